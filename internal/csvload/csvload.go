@@ -52,12 +52,12 @@ type Reason string
 
 // Reasons a row is rejected.
 const (
-	WrongColumns       Reason = "wrong column count"
-	BadID              Reason = "id not a positive integer"
-	BadRevenue         Reason = "revenue not a finite number from 0 to 1e9"
-	DuplicateClick     Reason = "duplicate click_id"
+	WrongColumns        Reason = "wrong column count"
+	BadID               Reason = "id not a positive integer"
+	BadRevenue          Reason = "revenue not a finite number from 0 to 1e9"
+	DuplicateClick      Reason = "duplicate click_id"
 	DuplicateConversion Reason = "duplicate conversion_id"
-	UnknownClick       Reason = "conversion of unknown click_id"
+	UnknownClick        Reason = "conversion of unknown click_id"
 )
 
 // MaxRevenue is the largest revenue one conversion may carry; it keeps sums
