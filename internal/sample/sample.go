@@ -1,0 +1,167 @@
+// Package sample generates the built-in sample dataset: CSV files in the
+// assignment's layout and of the real data's shape (50 campaigns, banners
+// 100–500, 150,000 impressions a quarter), plus small campaigns that land
+// in every branch of the banner rules. It is deterministic: the same
+// dataset every time.
+package sample
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing/fstest"
+
+	"banners/internal/banner"
+	"banners/internal/csvload"
+)
+
+// Shape of the generated data, per quarter.
+const (
+	// Campaigns is the number of campaigns with real-shaped data (IDs 1 to
+	// Campaigns).
+	Campaigns = 50
+	// FirstBanner and LastBanner bound the banner IDs, as in the real data.
+	FirstBanner, LastBanner = 100, 500
+	// Impressions is the number of impression rows per quarter.
+	Impressions = 150_000
+)
+
+// Branch campaigns: one per rule branch, the same in every quarter.
+const (
+	// SevenEarners has 7 converting banners: all 7 are served.
+	SevenEarners = 51
+	// FiveEarners has 5 converting banners: all 5 are served.
+	FiveEarners = 52
+	// ThreeEarners has 3 converting and 3 click-only banners: 3 plus the 2
+	// most clicked.
+	ThreeEarners = 53
+	// ThreeClicked has no conversion and 3 clicked banners among 20: those 3
+	// plus 2 random.
+	ThreeClicked = 54
+	// NoClicks has 30 banners and no click: 5 random.
+	NoClicks = 55
+	// ThreeBanners has only 3 banners: all of them.
+	ThreeBanners = 56
+)
+
+// quarterShape is the rough size of each quarter in the real data.
+var quarterShape = [banner.Quarters]struct{ clicks, conversions int }{
+	{50_000, 6_000}, {40_000, 3_000}, {60_000, 5_000}, {29_001, 3_000},
+}
+
+// FS returns the dataset as an in-memory file system in the assignment's
+// layout, ready for csvload.LoadFS.
+func FS() fs.FS {
+	fsys := fstest.MapFS{}
+	clickID, conversionID := int64(100_000), int64(2_000)
+	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
+		var files [3]bytes.Buffer
+		clickID, conversionID = generate(q, &files, clickID, conversionID)
+		for i, k := range csvload.Kinds {
+			fsys[csvload.Path(k, q)] = &fstest.MapFile{Data: files[i].Bytes(), Mode: 0o644}
+		}
+	}
+	return fsys
+}
+
+// WriteDir writes the dataset into dir in the assignment's layout.
+func WriteDir(dir string) error {
+	return fs.WalkDir(FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(FS(), path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+}
+
+// generate writes quarter q's impressions, clicks and conversions into
+// files, numbering clicks and conversions from the IDs given, and returns
+// the next free IDs.
+func generate(q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID int64) (int64, int64) {
+	r := rand.New(rand.NewPCG(uint64(q), 2020))
+	imp, clk, conv := &files[0], &files[1], &files[2]
+	imp.WriteString("banner_id,campaign_id\n")
+	clk.WriteString("click_id,banner_id,campaign_id\n")
+	conv.WriteString("conversion_id,click_id,revenue\n")
+
+	type pair struct{ banner, campaign int64 }
+	pairs := make([]pair, 0, Impressions)
+	for range Impressions {
+		p := pair{int64(FirstBanner + r.IntN(LastBanner-FirstBanner+1)), int64(1 + r.IntN(Campaigns))}
+		pairs = append(pairs, p)
+		row(imp, p.banner, p.campaign)
+	}
+	shape := quarterShape[q-1]
+	clicks := make([]int64, 0, shape.clicks)
+	for range shape.clicks {
+		p := pairs[r.IntN(len(pairs))]
+		row(clk, clickID, p.banner, p.campaign)
+		clicks = append(clicks, clickID)
+		clickID++
+	}
+	// Conversions go to a random sample of distinct clicks.
+	r.Shuffle(len(clicks), func(i, j int) { clicks[i], clicks[j] = clicks[j], clicks[i] })
+	for _, c := range clicks[:shape.conversions] {
+		revenue(conv, conversionID, c, 300_000+r.Int64N(1_200_000))
+		conversionID++
+	}
+
+	// Branch campaigns: banners are numbered from 1000 upwards so they
+	// never collide with the real-shaped ones in a test's eyes.
+	branch := func(campaign int64, banners, earners int, clicked []int) {
+		for b := range banners {
+			row(imp, int64(1000+b), campaign)
+		}
+		for b := range earners {
+			for range 2 {
+				row(clk, clickID, int64(1000+b), campaign)
+				revenue(conv, conversionID, clickID, int64(1_000_000*(b+1)))
+				clickID++
+				conversionID++
+			}
+		}
+		for i, n := range clicked {
+			for range n {
+				row(clk, clickID, int64(1000+earners+i), campaign)
+				clickID++
+			}
+		}
+	}
+	branch(SevenEarners, 20, 7, []int{3, 2})
+	branch(FiveEarners, 20, 5, []int{3})
+	branch(ThreeEarners, 20, 3, []int{4, 3, 2})
+	branch(ThreeClicked, 20, 0, []int{3, 2, 1})
+	branch(NoClicks, 30, 0, nil)
+	branch(ThreeBanners, 3, 0, nil)
+	return clickID, conversionID
+}
+
+// row writes integers as one CSV line.
+func row(b *bytes.Buffer, fields ...int64) {
+	var tmp [64]byte
+	line := tmp[:0]
+	for i, f := range fields {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = strconv.AppendInt(line, f, 10)
+	}
+	b.Write(append(line, '\n'))
+}
+
+// revenue writes a conversion line with micros as a decimal revenue.
+func revenue(b *bytes.Buffer, conversionID, clickID, micros int64) {
+	fmt.Fprintf(b, "%d,%d,%d.%06d\n", conversionID, clickID, micros/1_000_000, micros%1_000_000)
+}
