@@ -1,0 +1,41 @@
+package images_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"banners/internal/images"
+)
+
+func TestImages(t *testing.T) {
+	tests := []struct {
+		name        string
+		h           http.Handler
+		path        string
+		wantStatus  int
+		wantType    string
+		wantContain string
+	}{
+		{"placeholder", images.Placeholders{}, "/images/image_123.png", 200, "image/svg+xml", ">123</text>"},
+		{"placeholder, bad id", images.Placeholders{}, "/images/image_x.png", 404, "", ""},
+		{"placeholder, traversal", images.Placeholders{}, "/images/../etc/passwd", 404, "", ""},
+		{"real JPEG bytes named .png", images.Dir("../../../shared/datachef/images"), "/images/image_100.png", 200, "image/jpeg", "\xff\xd8\xff"},
+		{"real, missing", images.Dir("../../../shared/datachef/images"), "/images/image_9999.png", 404, "", ""},
+		{"real, not a banner name", images.Dir("../../../shared/datachef/images"), "/images/image_100.png.bak", 404, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+			require.Equal(t, tt.wantStatus, rec.Code)
+			if tt.wantStatus == 200 {
+				require.Equal(t, tt.wantType, rec.Header().Get("Content-Type"))
+				require.True(t, strings.Contains(rec.Body.String(), tt.wantContain))
+			}
+		})
+	}
+}
