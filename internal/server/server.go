@@ -1,0 +1,125 @@
+// Package server runs Banners locally: the site, the banner images and the
+// API on one address, with an access log, timeouts and graceful shutdown.
+// The API part is the same http.Handler the Lambda runs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Config says what to serve and where.
+type Config struct {
+	// Addr is the host:port to listen on.
+	Addr string
+	// API answers /api/ and /campaigns/.
+	API http.Handler
+	// Images answers /images/.
+	Images http.Handler
+	// Site holds index.html and its assets, served at /.
+	Site fs.FS
+	// Logger gets one line per request. Default slog.Default().
+	Logger *slog.Logger
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
+	// Default 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// Handler routes a request to the API, the images or the site, and logs it.
+func Handler(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", cfg.API)
+	mux.Handle("/campaigns/", cfg.API)
+	mux.Handle("/images/", cfg.Images)
+	mux.Handle("/", http.FileServerFS(cfg.Site))
+	return accessLog(mux, logger(cfg))
+}
+
+func logger(cfg Config) *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
+}
+
+// New returns an http.Server for cfg with timeouts that bound slow clients.
+func New(cfg Config) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           Handler(cfg),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger(cfg).Handler(), slog.LevelWarn),
+	}
+}
+
+// Run serves on ln until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, ln net.Listener) error {
+	srv := New(cfg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger(cfg).Info("serving", "url", "http://"+ln.Addr().String()+"/?cam-id=10")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	timeout := cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// accessLog writes one structured line per request.
+func accessLog(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Int("bytes", rec.bytes),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status, bytes int
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
