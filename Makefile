@@ -1,0 +1,48 @@
+# Banners: the two commands are `make run` and `make test`.
+GO       ?= go
+export GOFLAGS ?= -buildvcs=false
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
+export CDK_DISABLE_VERSION_CHECK ?= 1
+LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
+PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
+
+.PHONY: run test build synth lint bench load fmt clean
+
+## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
+run:
+	$(GO) run ./functions/api
+
+## test: lint, every test (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
+test: lint
+	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) synth
+
+## build: both Lambdas for linux/arm64 into build/
+build:
+	mkdir -p build/api build/ingest
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/api/bootstrap ./functions/api
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/ingest/bootstrap ./functions/ingest
+
+## synth: synthesize the CDK app offline into cdk.out
+synth: node_modules
+	npx cdk synth --quiet --no-notices
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	touch node_modules
+
+## lint: gofmt and go vet must be clean
+lint:
+	@out=$$(gofmt -l $(PKGS_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the hot-path and loading benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+## load: the load test against an in-process local server, with the baseline
+load:
+	$(GO) run ./loadtest -self -baseline
+
+clean:
+	rm -rf build cdk.out loadtest/out
