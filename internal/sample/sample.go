@@ -70,11 +70,12 @@ func FS() fs.FS {
 
 // WriteDir writes the dataset into dir in the assignment's layout.
 func WriteDir(dir string) error {
-	return fs.WalkDir(FS(), ".", func(path string, d fs.DirEntry, err error) error {
+	fsys := FS()
+	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := fs.ReadFile(FS(), path)
+		data, err := fs.ReadFile(fsys, path)
 		if err != nil {
 			return err
 		}
