@@ -213,8 +213,11 @@ func (l *Quarter) Read(k Kind, name string, r io.Reader) error {
 				return fmt.Errorf("%s:1: header %q, want %q", name, cut(row), want)
 			}
 		} else if len(row) > 0 {
-			n := split(row, &fields)
-			l.row(&stats, k, name, line, row, fields[:n])
+			if n := split(row, &fields); n > len(fields) {
+				l.reject(&stats, name, line, WrongColumns, row)
+			} else {
+				l.row(&stats, k, name, line, row, fields[:n])
+			}
 		}
 		if err == io.EOF {
 			break

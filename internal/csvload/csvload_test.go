@@ -72,14 +72,15 @@ func TestLoadRejects(t *testing.T) {
 		},
 		{
 			name:        "malformed rows",
-			impressions: "banner_id,campaign_id\n10\n10,1,1\nx,1\n0,1\n-4,1\n10,1\n 11 , 1 \n\"12\",\"1\"\n99999999999999999999,1\n",
-			clicks:      "click_id,banner_id,campaign_id\n1,10\n2,10,1.5\n3,10,1\n",
+			impressions: "banner_id,campaign_id\n10\n10,1,1,1\nx,1\n0,1\n-4,1\n10,1\n 11 , 1 \n\"12\",\"1\"\n99999999999999999999,1\n",
+			clicks:      "click_id,banner_id,campaign_id\n1,10\n2,10,1.5\n3,10,1\n4,10,1,1\n",
 			conversions: "conversion_id,click_id,revenue\n1,3,abc\n2,3,-1\n3,3,NaN\n4,3,Inf\n5,3,1e10\n6,3,\n7,3,0.5\n",
 			want: []string{
 				"1/impressions_1.csv:2: wrong column count", "1/impressions_1.csv:3: wrong column count",
 				"1/impressions_1.csv:4: id not a positive integer", "1/impressions_1.csv:5: id not a positive integer",
 				"1/impressions_1.csv:6: id not a positive integer", "1/impressions_1.csv:10: id not a positive integer",
 				"1/clicks_1.csv:2: wrong column count", "1/clicks_1.csv:3: id not a positive integer",
+				"1/clicks_1.csv:5: wrong column count",
 				"1/conversions_1.csv:2: revenue not a finite number from 0 to 1e9",
 				"1/conversions_1.csv:3: revenue not a finite number from 0 to 1e9",
 				"1/conversions_1.csv:4: revenue not a finite number from 0 to 1e9",

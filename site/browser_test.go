@@ -1,0 +1,368 @@
+package site_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// waitTimeout bounds each wait for the server or the browser.
+const waitTimeout = 30 * time.Second
+
+// TestBrowser opens the visitor page in headless Chromium against the real
+// local server, built from ./functions/api, and checks what a visitor sees.
+func TestBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("headless Chromium is needed at %s: %v; .ci/run installs Debian's chromium package (apt-get install chromium)", chromiumPath, err)
+	}
+
+	baseURL := startServer(t)
+	notFound := apiError(t, baseURL+"/api/campaigns/999999/banners", http.StatusNotFound)
+	browser := startBrowser(t)
+
+	tests := []struct {
+		name       string
+		path       string
+		wantState  string
+		wantReason string
+		wantText   string // part of the text of #status
+		wantList   bool
+	}{
+		{
+			name:      "campaign with banners",
+			path:      "/?cam-id=10",
+			wantState: "ok",
+			wantText:  "Showing",
+			wantList:  true,
+		},
+		{
+			name:       "unknown campaign",
+			path:       "/?cam-id=999999",
+			wantState:  "error",
+			wantReason: "not-found",
+			wantText:   notFound,
+		},
+		{
+			name:       "invalid id",
+			path:       "/?cam-id=abc",
+			wantState:  "error",
+			wantReason: "invalid-id",
+			wantText:   "“abc” is not a valid campaign id",
+		},
+		{
+			name:       "missing id",
+			path:       "/",
+			wantState:  "error",
+			wantReason: "missing-id",
+			wantText:   "?cam-id=10",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(browser, waitTimeout)
+			defer cancel()
+			ctx, cancel = chromedp.NewContext(ctx)
+			defer cancel()
+
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(baseURL+tc.path),
+				chromedp.WaitReady(chromedp.CSS(`#status:not([data-state="loading"])`)),
+			)
+			require.NoError(t, err, "open %s", tc.path)
+
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[pageStatus](`(() => {
+				const status = document.getElementById("status");
+				return {
+					state: status.dataset.state,
+					reason: status.dataset.reason ?? "",
+					text: status.textContent.replace(/\s+/g, " ").trim(),
+					listShown: !document.getElementById("campaign").hidden,
+				};
+			})()`))
+			require.NoError(t, err)
+			require.Equal(t, tc.wantState, got.State, "data-state; #status says %q", got.Text)
+			require.Equal(t, tc.wantReason, got.Reason, "data-reason")
+			require.Contains(t, got.Text, tc.wantText)
+			require.Equal(t, tc.wantList, got.ListShown, "banner list shown")
+
+			if tc.wantList {
+				checkBanners(ctx, t, "Campaign 10")
+				saveScreenshot(ctx, t)
+			}
+		})
+	}
+}
+
+// pageStatus is what the page shows in #status.
+type pageStatus struct {
+	State     string `json:"state"`
+	Reason    string `json:"reason"`
+	Text      string `json:"text"`
+	ListShown bool   `json:"listShown"`
+}
+
+// bannerImage describes one img[data-banner-id] as the page sees it.
+type bannerImage struct {
+	ID           string `json:"id"`
+	Alt          string `json:"alt"`
+	Width        string `json:"width"`
+	Height       string `json:"height"`
+	Complete     bool   `json:"complete"`
+	NaturalWidth int    `json:"naturalWidth"`
+}
+
+// checkBanners checks the heading and that 5 to 10 banner images loaded.
+func checkBanners(ctx context.Context, t *testing.T, wantHeading string) {
+	t.Helper()
+
+	heading, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("campaign-heading")))
+	require.NoError(t, err)
+	require.Contains(t, heading, wantHeading)
+
+	// Lazy images load only near the viewport, so scroll to each one that is
+	// still loading until none is left.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const pending = [...document.querySelectorAll("#banners img[data-banner-id]")].filter((img) => !img.complete);
+		if (pending.length > 0) {
+			pending[0].scrollIntoView({ block: "center" });
+			return false;
+		}
+		window.scrollTo(0, 0);
+		return true;
+	})()`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
+	require.NoError(t, err, "wait for the banner images to load")
+
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]bannerImage](`[...document.querySelectorAll("#banners > li > img[data-banner-id]")].map((img) => ({
+		id: img.dataset.bannerId,
+		alt: img.alt,
+		width: img.getAttribute("width"),
+		height: img.getAttribute("height"),
+		complete: img.complete,
+		naturalWidth: img.naturalWidth,
+	}))`))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(got), 5, "number of banners")
+	require.LessOrEqual(t, len(got), 10, "number of banners")
+
+	seen := make(map[string]bool)
+	for _, img := range got {
+		require.NotEmpty(t, img.ID)
+		require.False(t, seen[img.ID], "banner %s shown twice", img.ID)
+		seen[img.ID] = true
+		require.Equal(t, "Banner "+img.ID, img.Alt)
+		require.Equal(t, "300", img.Width, "width of banner %s", img.ID)
+		require.Equal(t, "250", img.Height, "height of banner %s", img.ID)
+		require.True(t, img.Complete && img.NaturalWidth > 0, "banner %s did not load: %+v", img.ID, img)
+	}
+}
+
+// saveScreenshot saves the page as a PNG in $SITE_SCREENSHOT, or else in a
+// temporary folder, for a person to look at.
+func saveScreenshot(ctx context.Context, t *testing.T) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+
+	path := os.Getenv("SITE_SCREENSHOT")
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "campaign.png")
+	}
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot: %s", path)
+}
+
+// apiError calls the API at url, requires the status want and returns the
+// message of the JSON error body.
+func apiError(t *testing.T, url string, want int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, want, resp.StatusCode, "status of GET %s", url)
+
+	var body struct {
+		Error string `json:"error"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.NotEmpty(t, body.Error, "error message of GET %s", url)
+	return body.Error
+}
+
+// startServer builds ./functions/api, starts it on a free port of the
+// loopback address and returns its base URL once the API answers. The server
+// stops when the test ends.
+func startServer(t *testing.T) string {
+	t.Helper()
+	root := moduleRoot(t)
+	bin := filepath.Join(t.TempDir(), "api")
+
+	buildCtx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "banners/functions/api")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build banners/functions/api: %v\n%s", err, out)
+	}
+
+	addr := freeAddr(t)
+	var logs syncBuffer
+	srv := exec.Command(bin, "-addr", addr)
+	srv.Stdout = &logs
+	srv.Stderr = &logs
+	require.NoError(t, srv.Start(), "start the server")
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("server output:\n%s", logs.String())
+		}
+	})
+
+	baseURL := "http://" + addr
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	for {
+		if err := ping(ctx, baseURL+"/api/campaigns/1/banners"); err == nil {
+			return baseURL
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("server stopped before it answered: %v\n%s", err, logs.String())
+		case <-ctx.Done():
+			t.Fatalf("server did not answer at %s within %s\n%s", baseURL, waitTimeout, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ping reports whether the server answers GET url with any HTTP status.
+func ping(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// moduleRoot returns the folder of the go.mod of module banners.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	require.NoError(t, err, "go env GOMOD")
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		t.Fatalf("go env GOMOD: not inside the module (got %q)", gomod)
+	}
+	return filepath.Dir(gomod)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// startBrowser starts headless Chromium with a fresh profile and returns a
+// chromedp context for it. Each test opens its own tab from it. The browser
+// stops when the test ends.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "site-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() { removeProfile(t, profile) })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // we run as root in CI
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+
+	// The first run starts the browser, which lives as long as ctx, so bound
+	// the start from outside instead of with a timeout on ctx.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		require.NoError(t, err, "start %s", chromiumPath)
+	case <-time.After(waitTimeout):
+		cancelBrowser()
+		t.Fatalf("%s did not start within %s", chromiumPath, waitTimeout)
+	}
+	return ctx
+}
+
+// removeProfile removes the browser profile. Child processes of Chromium can
+// still write in it for a moment after the browser stops, so it tries again.
+func removeProfile(t *testing.T, dir string) {
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("remove browser profile %s: %v", dir, err)
+}
+
+// syncBuffer is a bytes.Buffer that the server's output can write to while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
