@@ -29,6 +29,9 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers (slowloris). Default 5 s.
+	ReadHeaderTimeout time.Duration
 }
 
 // Handler routes a request to the API, the images or the site, and logs it.
@@ -50,10 +53,14 @@ func logger(cfg Config) *slog.Logger {
 
 // New returns an http.Server for cfg with timeouts that bound slow clients.
 func New(cfg Config) *http.Server {
+	headerTimeout := cfg.ReadHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = 5 * time.Second
+	}
 	return &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           Handler(cfg),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       90 * time.Second,
