@@ -1,0 +1,99 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// logRetention is how long function and access logs are kept: long enough
+// to investigate last month's incident, short enough not to pile up cost.
+const logRetention = awslogs.RetentionDays_ONE_MONTH
+
+// data is the storage side of the stack: the table the API reads, and the
+// bucket and function that fill it.
+type data struct {
+	table  awsdynamodb.Table
+	bucket awss3.Bucket
+	ingest awslambda.Function
+	dlq    awssqs.Queue
+}
+
+// newData defines the table, the data bucket and the ingest function that
+// loads every uploaded .csv into the table.
+func newData(stack awscdk.Stack, props *BannersStackProps) data {
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		// Reads are rare (the API caches) and loads are bursty: pay per request.
+		BillingMode: awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		// The table is the service's state: keep it when the stack goes away.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	bucket := awss3.NewBucket(stack, jsii.String("DataBucket"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		// The CSVs are inputs that can be uploaded again; what matters is in
+		// the retained table, so the bucket is emptied and deleted with the stack.
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		AutoDeleteObjects: jsii.Bool(true),
+	})
+
+	// Failed asynchronous invocations land here with the error, instead of
+	// being dropped after the retries.
+	dlq := awssqs.NewQueue(stack, jsii.String("IngestFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), // the SQS maximum: time to notice and replay
+	})
+
+	ingest := awslambda.NewFunction(stack, jsii.String("IngestFunction"), &awslambda.FunctionProps{
+		Description:  jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(props.IngestDir), nil),
+		// A 1 MB CSV parses in milliseconds; the time goes into BatchWriteItem
+		// round trips and retries of throttled items, so give it room.
+		MemorySize: jsii.Number(512),
+		Timeout:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Tracing:    awslambda.Tracing_ACTIVE,
+		LogGroup:   newFunctionLogGroup(stack, "IngestFunctionLogs"),
+		Environment: &map[string]*string{
+			"TABLE_NAME": table.TableName(),
+		},
+		// A retry re-reads the whole file; BatchWriteItem puts overwrite by key,
+		// so that is safe. Two retries ride out throttling and transient errors.
+		RetryAttempts: jsii.Number(2),
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
+
+	// Least privilege: write the table, read the uploads, nothing else.
+	table.GrantWriteData(ingest)
+	bucket.GrantRead(ingest, nil)
+	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED,
+		awss3notifications.NewLambdaDestination(ingest),
+		&awss3.NotificationKeyFilter{Suffix: jsii.String(".csv")})
+
+	return data{table: table, bucket: bucket, ingest: ingest, dlq: dlq}
+}
+
+// newFunctionLogGroup returns a log group with the stack's retention that is
+// deleted with the stack.
+func newFunctionLogGroup(stack awscdk.Stack, id string) awslogs.LogGroup {
+	return awslogs.NewLogGroup(stack, jsii.String(id), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Browser cache lifetimes set on the deployed objects. CloudFront's own
+// lifetimes are in the cache policies (distribution.go).
+const (
+	// pageMaxAge keeps the page fresh after a deploy without a hard reload.
+	pageMaxAge = 5 * 60 // seconds
+	// imageMaxAge is long: an image is named after its id and does not change.
+	imageMaxAge = 7 * 24 * 60 * 60 // seconds
+)
+
+// siteAssetExcludes keeps the Go side of site/ (embed.go, tests, fixtures)
+// out of the uploaded asset. Glob patterns without a slash match at any depth.
+var siteAssetExcludes = []string{"*.go", "testdata"}
+
+// imagesPrefix is where the images live in the site bucket and in URLs.
+const imagesPrefix = "images/"
+
+// newSiteBucket defines the private bucket behind CloudFront.
+func newSiteBucket(stack awscdk.Stack) awss3.Bucket {
+	return awss3.NewBucket(stack, jsii.String("SiteBucket"), &awss3.BucketProps{
+		// Only CloudFront reads it, through Origin Access Control.
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		// SSE-S3: OAC can read it without a KMS key policy.
+		Encryption: awss3.BucketEncryption_S3_MANAGED,
+		// Everything in it can be deployed again from the repository.
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		AutoDeleteObjects: jsii.Bool(true),
+	})
+}
+
+// deploySite uploads the visitor page and, when props.ImagesDir is set, the
+// banner images, then invalidates what changed in CloudFront.
+func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
+	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
+		Sources: &[]awss3deployment.ISource{
+			awss3deployment.Source_Asset(jsii.String(props.SiteDir), &awss3assets.AssetOptions{
+				Exclude: jsii.Strings(siteAssetExcludes...),
+			}),
+		},
+		DestinationBucket: site.siteBucket,
+		// The page deploy prunes stale files; the images/ prefix is owned by
+		// the images deploy (or by hand uploads) and must survive it.
+		Exclude: jsii.Strings(imagesPrefix + "*"),
+		CacheControl: &[]awss3deployment.CacheControl{
+			awss3deployment.CacheControl_SetPublic(),
+			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(pageMaxAge))),
+		},
+		Distribution:      site.dist,
+		DistributionPaths: jsii.Strings("/", "/index.html", "/app.js", "/style.css"),
+	})
+
+	if props.ImagesDir == "" {
+		// Nothing to ship: /images/* answers 403 until images are uploaded
+		// (see docs/deploy.md). The local server draws SVG placeholders instead.
+		return
+	}
+	awss3deployment.NewBucketDeployment(stack, jsii.String("DeployImages"), &awss3deployment.BucketDeploymentProps{
+		Sources: &[]awss3deployment.ISource{
+			awss3deployment.Source_Asset(jsii.String(props.ImagesDir), nil),
+		},
+		DestinationBucket:    site.siteBucket,
+		DestinationKeyPrefix: jsii.String(imagesPrefix),
+		// The files are JPEG bytes with .png names: say what they really are.
+		ContentType: jsii.String("image/jpeg"),
+		CacheControl: &[]awss3deployment.CacheControl{
+			awss3deployment.CacheControl_SetPublic(),
+			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(imageMaxAge))),
+		},
+		// 400 images are a few MB; more memory makes the copy faster.
+		MemoryLimit:       jsii.Number(512),
+		Distribution:      site.dist,
+		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
+	})
+}
