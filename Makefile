@@ -6,7 +6,7 @@ export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test build synth lint bench load fmt clean
+.PHONY: run test build synth lint fuzz bench load clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
@@ -31,10 +31,19 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	touch node_modules
 
-## lint: gofmt and go vet must be clean
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME ?= 60s
+
+## lint: gofmt, go vet and staticcheck must be clean
 lint:
 	@out=$$(gofmt -l $(PKGS_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `make test`)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/csvload/
+	$(GO) test -run '^$$' -fuzz '^FuzzServeHTTP$$' -fuzztime $(FUZZTIME) ./internal/httpapi/
 
 ## bench: the hot-path and loading benchmarks
 bench:
