@@ -1,0 +1,204 @@
+// Package dynamo stores the banner read model in DynamoDB: one item per
+// (campaign, quarter) holding the ranked banners, so serving a campaign is a
+// single GetItem, and one manifest item per quarter listing the campaigns
+// written, so a reload deletes the campaigns that vanished.
+//
+// The table has a String partition key "pk" and a String sort key "sk".
+// docs/dynamodb.md describes the design and compares it with the seed's.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"banners/internal/banner"
+)
+
+// Key attribute names of the table.
+const (
+	// PartitionKey is the table's String partition key.
+	PartitionKey = "pk"
+	// SortKey is the table's String sort key.
+	SortKey = "sk"
+)
+
+// MaxFill is the most Fill banners kept in an item. Fill is only stored for
+// campaigns with fewer than five clicked or converting banners, and a random
+// pick among 1,000 is as good as one among all; the cap bounds the item at
+// about 20 KB, far below DynamoDB's 400 KB item limit, whatever the data.
+const MaxFill = 1000
+
+// MaxCampaigns is the most campaigns one quarter may hold. The manifest
+// lists them in one item at no more than 13 bytes each, and while a load
+// runs it lists the old and the new campaigns: at most 260 KB, below
+// DynamoDB's 400 KB item limit.
+const MaxCampaigns = 10000
+
+// Store reads and writes the read model in one DynamoDB table. It is safe
+// for concurrent use by readers; PutQuarter calls for the same quarter must
+// not run concurrently (the manifest detects it and fails the later one).
+type Store struct {
+	client *dynamodb.Client
+	batch  batchWriter
+	table  string
+	retry  backoff
+}
+
+// New returns a Store on table, using client. The client's endpoint, region
+// and retryer come from the caller's aws.Config (see NewRetryer).
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{client: client, batch: client, table: table, retry: defaultBackoff}
+}
+
+// NewRetryer returns the SDK retryer the service uses: the standard retryer
+// with 10 attempts instead of 3, backoff capped at 5 s, and no client-side
+// retry quota, so a throttled bulk load slows down instead of failing with
+// "retry quota exceeded". Use it with config.WithRetryer.
+func NewRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 10
+		o.MaxBackoff = 5 * time.Second
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// LoadConfig loads the SDK's default configuration (environment, shared
+// files; the endpoint from AWS_ENDPOINT_URL_DYNAMODB when set) with
+// NewRetryer, then applies optFns.
+func LoadConfig(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
+	opts := append([]func(*config.LoadOptions) error{config.WithRetryer(NewRetryer)}, optFns...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Table returns the name of the table the store uses.
+func (s *Store) Table() string { return s.table }
+
+// item is the stored form of a banner.Campaign. Attribute names are short:
+// they count towards the item size and so towards every read and write.
+type item struct {
+	PK         string  `dynamodbav:"pk"`
+	SK         string  `dynamodbav:"sk"`
+	Converting int     `dynamodbav:"x"`
+	EarnerIDs  []int64 `dynamodbav:"eb,omitempty"`
+	Revenues   []int64 `dynamodbav:"er,omitempty"`
+	ClickedIDs []int64 `dynamodbav:"cb,omitempty"`
+	Clicks     []int64 `dynamodbav:"cc,omitempty"`
+	Fill       []int64 `dynamodbav:"f,omitempty"`
+	Gen        string  `dynamodbav:"gen"`
+}
+
+// campaignPK returns the partition key of a campaign: "C#<id>".
+func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
+
+// quarterSK returns the sort key of a quarter: "Q#<q>".
+func quarterSK(q banner.Quarter) string { return "Q#" + strconv.Itoa(int(q)) }
+
+// keyOf returns the primary key of k's item.
+func keyOf(k banner.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		PartitionKey: &types.AttributeValueMemberS{Value: campaignPK(k.CampaignID)},
+		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(k.Quarter)},
+	}
+}
+
+// toItem converts c to its stored form, cutting Fill to MaxFill.
+func toItem(c *banner.Campaign) item {
+	it := item{
+		PK:         campaignPK(c.CampaignID),
+		SK:         quarterSK(c.Quarter),
+		Converting: c.Converting,
+	}
+	for _, e := range c.Earners {
+		it.EarnerIDs = append(it.EarnerIDs, e.BannerID)
+		it.Revenues = append(it.Revenues, e.Revenue)
+	}
+	for _, cl := range c.Clicked {
+		it.ClickedIDs = append(it.ClickedIDs, cl.BannerID)
+		it.Clicks = append(it.Clicks, cl.Clicks)
+	}
+	if len(c.Fill) > 0 {
+		it.Fill = c.Fill[:min(len(c.Fill), MaxFill):min(len(c.Fill), MaxFill)]
+	}
+	return it
+}
+
+// campaign converts a stored item for k back into the read model.
+func (it *item) campaign(k banner.Key) (*banner.Campaign, error) {
+	if len(it.EarnerIDs) != len(it.Revenues) || len(it.ClickedIDs) != len(it.Clicks) {
+		return nil, fmt.Errorf("corrupt item %s/%s: lists of different lengths", it.PK, it.SK)
+	}
+	c := &banner.Campaign{Key: k, Converting: it.Converting, Fill: it.Fill}
+	for i, id := range it.EarnerIDs {
+		c.Earners = append(c.Earners, banner.Earner{BannerID: id, Revenue: it.Revenues[i]})
+	}
+	for i, id := range it.ClickedIDs {
+		c.Clicked = append(c.Clicked, banner.Clicked{BannerID: id, Clicks: it.Clicks[i]})
+	}
+	return c, nil
+}
+
+// Campaign returns the read model for k with one eventually consistent
+// GetItem, or banner.ErrNotFound when the table holds no item for k. Any
+// other error is the SDK's (after its retries), wrapped with the key.
+func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table),
+		Key:       keyOf(k),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
+	}
+	if out.Item == nil {
+		return nil, banner.ErrNotFound
+	}
+	var it item
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
+	}
+	return it.campaign(k)
+}
+
+// CreateTable creates the table on demand (pay per request) with the
+// String keys pk and sk, and waits up to two minutes until it is active. A
+// table that already exists is not an error.
+func (s *Store) CreateTable(ctx context.Context) error {
+	_, err := s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(s.table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(SortKey), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(PartitionKey), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(SortKey), KeyType: types.KeyTypeRange},
+		},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create table %s: %w", s.table, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = 2 * time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, 2*time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", s.table, err)
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+// Package dynamotest runs local DynamoDB servers for tests: dynalite (from
+// the module's node_modules) and moto (python3 -m moto.server, which also
+// serves S3), each on a free loopback port and stopped when the test ends.
+//
+// A server that cannot be started fails the test; it is never skipped.
+// `npm ci` at the module root installs dynalite, and .ci/run provides both.
+package dynamotest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Region is the region every client of the servers uses.
+const Region = "eu-central-1"
+
+// The servers Start knows.
+const (
+	// Dynalite is the npm dynalite server: fast, and strict like DynamoDB
+	// about request limits.
+	Dynalite = "dynalite"
+	// Moto is moto_server: slower, serves DynamoDB and S3 on one port.
+	Moto = "moto"
+)
+
+// Names lists the servers Each runs a test against.
+var Names = []string{Dynalite, Moto}
+
+// Server is a running local server.
+type Server struct {
+	// Name is Dynalite or Moto.
+	Name string
+	// URL is the server's endpoint, "http://127.0.0.1:<port>".
+	URL string
+	log *syncBuffer
+}
+
+// Each runs f as one subtest per server in Names, each with its own
+// server.
+func Each(t *testing.T, f func(t *testing.T, srv *Server)) {
+	t.Helper()
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) { f(t, Start(t, name)) })
+	}
+}
+
+// Start starts the server called name (Dynalite or Moto) on a free
+// loopback port, waits until it accepts connections and stops it when t
+// ends. It fails t if the server cannot be started.
+func Start(t testing.TB, name string) *Server {
+	t.Helper()
+	var last error
+	// A port found free can be taken by another process before the server
+	// binds it: try a few.
+	for range 3 {
+		srv, err := start(t, name)
+		if err == nil {
+			return srv
+		}
+		last = err
+	}
+	t.Fatalf("%s did not start (.ci/run provides it; for dynalite run `npm ci` at the module root, for moto `pip install 'moto[server]'`): %v", name, last)
+	return nil
+}
+
+// start makes one attempt at starting the server.
+func start(t testing.TB, name string) (*Server, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p := strconv.Itoa(port)
+	var cmd *exec.Cmd
+	switch name {
+	case Dynalite:
+		root, err := ModuleRoot()
+		if err != nil {
+			return nil, err
+		}
+		bin := filepath.Join(root, "node_modules", ".bin", "dynalite")
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("dynalite not found: %w", err)
+		}
+		cmd = exec.Command(bin, "--host", "127.0.0.1", "--port", p,
+			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	case Moto:
+		cmd = exec.Command(python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", p)
+	default:
+		return nil, fmt.Errorf("unknown server %q", name)
+	}
+	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = srv.log, srv.log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	if err := waitListening(net.JoinHostPort("127.0.0.1", p), exited, 30*time.Second); err != nil {
+		stop()
+		return nil, fmt.Errorf("%v\n%s", err, srv.log)
+	}
+	t.Cleanup(stop)
+	return srv, nil
+}
+
+// python returns the path of the python3 interpreter, resolved once: a
+// pyenv shim costs two seconds per start.
+var python = sync.OnceValue(func() string {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if p := strings.TrimSpace(string(out)); err == nil && p != "" {
+		return p
+	}
+	return "python3"
+})
+
+// waitListening polls addr until it accepts a connection, the process
+// exits (exited is closed) or timeout passes.
+func waitListening(addr string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited before listening on %s", addr)
+		case <-time.After(25 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listening on %s after %s", addr, timeout)
+		}
+	}
+}
+
+// Logs returns what the server has printed so far.
+func (s *Server) Logs() string { return s.log.String() }
+
+// Config returns an aws.Config for the server: static credentials
+// test/test, Region, and the server as BaseEndpoint for every service.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(s.URL),
+	}
+}
+
+// Env returns the environment variables that point the SDK's default
+// configuration at the server, as "KEY=value" strings.
+func (s *Server) Env() []string {
+	return []string{
+		"AWS_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + s.URL,
+		"AWS_ENDPOINT_URL_S3=" + s.URL,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// Client returns a DynamoDB client for the server; optFns may adjust it,
+// for example replace its HTTPClient.
+func (s *Server) Client(optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(s.Config(), optFns...)
+}
+
+// S3 returns an S3 client for the server, with path-style addressing. Only
+// moto serves S3.
+func (s *Server) S3() *s3.Client {
+	return s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+var tables atomic.Int64
+
+// NewTable creates a fresh, empty table with the String keys pk and sk
+// and returns its name.
+func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("test-%d-%d", time.Now().UnixNano()%1e6, tables.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		t.Fatalf("create table on %s: %v", s.Name, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		t.Fatalf("wait for table on %s: %v", s.Name, err)
+	}
+	return name
+}
+
+// Item is a table item decoded for comparison: numbers stay exact
+// (attributevalue.Number), lists are []any.
+type Item = map[string]any
+
+// Scan reads the whole table, pageSize items per Scan call (0 for the
+// server's 1 MB pages), following LastEvaluatedKey. It returns the items
+// sorted by pk then sk, and the number of pages read.
+func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]Item, int) {
+	t.Helper()
+	in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}
+	if pageSize > 0 {
+		in.Limit = aws.Int32(pageSize)
+	}
+	var items []Item
+	pages := 0
+	p := dynamodb.NewScanPaginator(client, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		pages++
+		for _, av := range out.Items {
+			var it Item
+			if err := attributevalue.UnmarshalMapWithOptions(av, &it, func(o *attributevalue.DecoderOptions) {
+				o.UseNumber = true
+			}); err != nil {
+				t.Fatalf("decode scanned item: %v", err)
+			}
+			items = append(items, it)
+		}
+	}
+	slices.SortFunc(items, func(a, b Item) int {
+		return strings.Compare(fmt.Sprint(a["pk"], "\x00", a["sk"]), fmt.Sprint(b["pk"], "\x00", b["sk"]))
+	})
+	return items, pages
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ModuleRoot returns the directory holding go.mod, walking up from the
+// working directory (a test's package directory).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// HookClient is an aws.HTTPClient that calls Before ahead of every request
+// of one DynamoDB operation, to interleave or interrupt a test's calls.
+type HookClient struct {
+	// Operation is the DynamoDB operation to hook, such as "BatchWriteItem".
+	Operation string
+	// Before is called with the 1-based count of the operation's requests
+	// so far. A non-nil error fails that request without sending it.
+	Before func(n int) error
+
+	n atomic.Int64
+}
+
+// Do sends req with http.DefaultClient, calling Before first when req is
+// of the hooked operation.
+func (h *HookClient) Do(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.Header.Get("X-Amz-Target"), "."+h.Operation) {
+		if err := h.Before(int(h.n.Add(1))); err != nil {
+			return nil, err
+		}
+	}
+	return http.DefaultClient.Do(req)
+}

@@ -1,0 +1,207 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
+	"github.com/aws/aws-xray-sdk-go/xray"
+	"github.com/aws/smithy-go"
+
+	"banners/internal/banner"
+	"banners/internal/csvload"
+	"banners/internal/dynamo"
+)
+
+// objectGetter reads one object from S3.
+type objectGetter interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Handler loads quarters from S3 on S3 ObjectCreated events.
+type Handler struct {
+	// Store receives each recomputed quarter.
+	Store quarterWriter
+	// S3 reads the CSV files.
+	S3 objectGetter
+	// Log receives one line per rejected row, file and quarter.
+	Log *slog.Logger
+}
+
+// NewHandler builds the Lambda handler from the environment: the table
+// from TABLE_NAME, the AWS clients from the SDK's default configuration
+// (dynamo.LoadConfig), instrumented for X-Ray, and JSON logs on stdout.
+func NewHandler(ctx context.Context) (*Handler, error) {
+	table := os.Getenv("TABLE_NAME")
+	if table == "" {
+		return nil, errors.New("TABLE_NAME is not set")
+	}
+	cfg, err := awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		Store: dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		S3:    newS3(cfg),
+		Log:   slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+	}, nil
+}
+
+// awsConfig loads the SDK configuration with the service's retryer and
+// X-Ray subsegments for every AWS call.
+func awsConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := dynamo.LoadConfig(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
+	return cfg, nil
+}
+
+// newS3 returns an S3 client for cfg. With a custom endpoint (a local S3
+// such as moto, set by AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) it uses
+// path-style addresses, which need no DNS per bucket.
+func newS3(cfg aws.Config) *s3.Client {
+	custom := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = custom
+		// Objects uploaded without a checksum (as moto serves them) would log
+		// a debug line on every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// target is one quarter of one upload location.
+type target struct {
+	bucket, prefix string
+	q              banner.Quarter
+}
+
+// Handle loads every quarter an event names, once each. Records that are
+// not ObjectCreated, or whose key is not "<prefix><q>/<kind>_<q>.csv", are
+// logged and ignored: retrying them could never help. It returns an error
+// if any quarter could not be loaded, so Lambda retries the event; a retry
+// recomputes the quarter, which is safe.
+func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
+	var targets []target
+	for _, rec := range ev.Records {
+		key := rec.S3.Object.URLDecodedKey
+		if key == "" {
+			var err error
+			if key, err = url.QueryUnescape(rec.S3.Object.Key); err != nil {
+				h.Log.Warn("object ignored: key not URL-encoded", "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key)
+				continue
+			}
+		}
+		if !strings.HasPrefix(rec.EventName, "ObjectCreated:") {
+			h.Log.Info("event ignored", "event", rec.EventName, "bucket", rec.S3.Bucket.Name, "key", key)
+			continue
+		}
+		prefix, q, _, ok := ParseKey(key)
+		if !ok {
+			h.Log.Warn("object ignored: key not <prefix><q>/<kind>_<q>.csv", "bucket", rec.S3.Bucket.Name, "key", key)
+			continue
+		}
+		t := target{bucket: rec.S3.Bucket.Name, prefix: prefix, q: q}
+		if !containsTarget(targets, t) {
+			targets = append(targets, t)
+		}
+	}
+	var errs []error
+	for _, t := range targets {
+		if _, err := h.LoadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func containsTarget(ts []target, t target) bool {
+	for _, u := range ts {
+		if u == t {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadQuarter reads the three current files of quarter q under prefix in
+// bucket, treating a file not uploaded yet as empty, and replaces the
+// quarter in the store. A file that cannot be read, or whose header is
+// wrong, fails the load and nothing is written.
+func (h *Handler) LoadQuarter(ctx context.Context, bucket, prefix string, q banner.Quarter) (dynamo.WriteStats, error) {
+	var st dynamo.WriteStats
+	err := xray.Capture(ctx, "load quarter", func(ctx context.Context) error {
+		start := time.Now()
+		annotate(ctx, "bucket", bucket, "prefix", prefix, "quarter", int(q))
+		l := csvload.NewQuarter(q)
+		l.OnReject = logRejections(h.Log)
+		for _, k := range csvload.Kinds {
+			if err := h.readObject(ctx, l, bucket, prefix+csvload.Path(k, q), k); err != nil {
+				return err
+			}
+		}
+		campaigns := l.Campaigns()
+		var err error
+		st, err = put(ctx, h.Store, h.Log, q, campaigns)
+		if err != nil {
+			return fmt.Errorf("load s3://%s/%s quarter %d: %w", bucket, prefix, q, err)
+		}
+		h.Log.Info("quarter loaded", "bucket", bucket, "prefix", prefix, "quarter", int(q),
+			"accepted", l.Report.Accepted(), "rejected", l.Report.Rejected(), "campaigns", len(campaigns),
+			"elapsed", time.Since(start).Round(time.Millisecond).String())
+		return nil
+	})
+	return st, err
+}
+
+// readObject streams one object into l inside an X-Ray subsegment. A
+// missing object is read as no rows.
+func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, key string, k csvload.Kind) error {
+	return xray.Capture(ctx, "read "+string(k), func(ctx context.Context) error {
+		annotate(ctx, "file", key)
+		out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if notFound(err) {
+			annotate(ctx, "missing", true)
+			h.Log.Info("file not uploaded yet, read as empty", "bucket", bucket, "file", key)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+		}
+		defer out.Body.Close()
+		if err := l.Read(k, key, out.Body); err != nil {
+			return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		}
+		f := l.Report.Files[len(l.Report.Files)-1]
+		rejected := 0
+		for _, n := range f.Rejected {
+			rejected += n
+		}
+		annotate(ctx, "accepted", f.Accepted, "rejected", rejected)
+		metadata(ctx, "rejected_by_reason", f.Rejected)
+		logFile(h.Log, f)
+		return nil
+	})
+}
+
+// notFound reports whether err says the object does not exist.
+func notFound(err error) bool {
+	var nsk *s3types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound")
+}

@@ -1,0 +1,187 @@
+// Package lambdatest runs a Go Lambda function locally under the AWS Lambda
+// Runtime Interface Emulator (RIE), for end-to-end tests of its main.
+//
+// Usage:
+//
+//	bootstrap := lambdatest.Build(t, ".")             // the package under test
+//	fn := lambdatest.Start(t, bootstrap, "TABLE_NAME=items")
+//	out, err := fn.Invoke(ctx, eventJSON)
+//
+// Build compiles the function for the host (CGO_ENABLED=0, -tags
+// lambda.norpc), as Lambda's provided.al2023 runtime runs it. Start runs
+// the RIE, built once per test process from the module's go.mod tool
+// directive, on free loopback ports; it is stopped when the test ends. The
+// function's stdout and stderr (its logs) are in Function.Logs.
+//
+// The RIE does not pass X-Ray trace headers on to the function, so traced
+// code runs with an unsampled facade segment.
+package lambdatest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// riePackage is the RIE's main package, a tool in go.mod.
+const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// Build compiles the Lambda function in pkg (a package path, or a
+// directory relative to the test's) into a file named bootstrap in a
+// temporary directory and returns its path. It fails t if the build fails.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// rie builds the emulator once per process into a temporary directory that
+// outlives single tests; the Go build cache makes later processes fast.
+var rie = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "lambdatest-rie-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "aws-lambda-rie")
+	cmd := exec.Command("go", "build", "-o", out, riePackage)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %v\n%s", riePackage, err, b)
+	}
+	return out, nil
+})
+
+// Function is a function running under the RIE.
+type Function struct {
+	// URL is the RIE's invocation endpoint.
+	URL  string
+	logs *syncBuffer
+}
+
+// Start runs bootstrap under the RIE with the test process's environment
+// plus env ("KEY=value" entries, later ones winning), waits until the RIE
+// listens, and stops it when t ends. Each Function gets its own ports, so
+// tests may run several at once.
+func Start(t testing.TB, bootstrap string, env ...string) *Function {
+	t.Helper()
+	bin, err := rie()
+	if err != nil {
+		t.Fatalf("lambdatest: %v", err)
+	}
+	invokeAddr, runtimeAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin,
+		"--runtime-interface-emulator-address", invokeAddr,
+		"--runtime-api-address", runtimeAddr,
+		"--log-level", "error",
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = append(os.Environ(), env...)
+	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the RIE: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("function logs:\n%s", fn.Logs())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", invokeAddr, time.Second)
+		if err == nil {
+			c.Close()
+			return fn
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the RIE exited before listening:\n%s", fn.Logs())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the RIE is not listening on %s:\n%s", invokeAddr, fn.Logs())
+		}
+	}
+}
+
+// Invoke sends event to the function and returns its response payload. A
+// function error is not a Go error: the payload is then the Lambda error
+// JSON ({"errorMessage": …, "errorType": …}); see FunctionError.
+func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("invoke: read response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("invoke: status %s: %s", resp.Status, body)
+	}
+	return body, nil
+}
+
+// FunctionError reports whether payload is a Lambda function error.
+func FunctionError(payload []byte) bool {
+	return bytes.Contains(payload, []byte(`"errorMessage"`)) && bytes.Contains(payload, []byte(`"errorType"`))
+}
+
+// Logs returns what the RIE and the function have printed so far.
+func (f *Function) Logs() string { return f.logs.String() }
+
+// freeAddr returns a loopback address with a port that was free a moment
+// ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Clone(b.b.String())
+}
