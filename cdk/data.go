@@ -77,10 +77,16 @@ func newData(stack awscdk.Stack, props *BannersStackProps) data {
 		// so that is safe. Two retries ride out throttling and transient errors.
 		RetryAttempts: jsii.Number(2),
 		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+		// One load at a time: each event recomputes a whole quarter, and a
+		// lease on the quarter's manifest turns a concurrent load into a
+		// retried conflict; serial loads make that the rare case.
+		ReservedConcurrentExecutions: jsii.Number(1),
 	})
 
-	// Least privilege: write the table, read the uploads, nothing else.
-	table.GrantWriteData(ingest)
+	// Least privilege: exactly the calls a load makes (GetItem and PutItem on
+	// the quarter's manifest, BatchWriteItem for the read models), the
+	// uploads, nothing else.
+	table.Grant(ingest, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:BatchWriteItem"))
 	bucket.GrantRead(ingest, nil)
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED,
 		awss3notifications.NewLambdaDestination(ingest),

@@ -627,8 +627,8 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 		},
 		{
 			function:    "IngestFunction",
-			wantAllowed: []string{"dynamodb:BatchWriteItem", "s3:GetObject*", "sqs:SendMessage"},
-			wantDenied:  []string{"s3:PutObject", "s3:DeleteObject*", "dynamodb:Scan", "dynamodb:DeleteTable"},
+			wantAllowed: []string{"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "s3:GetObject*", "sqs:SendMessage"},
+			wantDenied:  []string{"s3:PutObject", "s3:DeleteObject*", "dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteTable", "dynamodb:UpdateItem"},
 		},
 	}
 	for _, tt := range tests {
@@ -868,4 +868,9 @@ func TestNewBannersStackRejectsInvalidProps(t *testing.T) {
 		})
 	}
 	require.NoError(t, valid.validate())
+}
+
+func TestIngestRunsOneLoadAtATime(t *testing.T) {
+	fn := synth(t).plain.one(t, "AWS::Lambda::Function", "IngestFunction")
+	require.Equal(t, float64(1), fn.props["ReservedConcurrentExecutions"])
 }
