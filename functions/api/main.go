@@ -1,8 +1,20 @@
-// Command api serves Banners. Outside Lambda it is the local server: the
-// site, the images and the API on one address, from a CSV folder or the
-// built-in sample data.
+// Command api serves Banners.
 //
-//	go run ./functions/api [-addr 127.0.0.1:8080] [-data DIR] [-images DIR] [-site DIR]
+// Inside Lambda (AWS_LAMBDA_RUNTIME_API is set) it is the API function
+// behind an API Gateway REST API proxy: the API handler over DynamoDB
+// through an in-memory cache, traced with X-Ray. Its environment:
+//
+//	TABLE_NAME      the DynamoDB table (required)
+//	CACHE_TTL       how long a campaign is served from memory, a Go duration (default 60s)
+//	IMAGE_BASE_URL  prefix of the banners' image URLs (default /images/)
+//
+// Outside Lambda it is the local server: the site, the images and the API
+// on one address, from a CSV folder, the built-in sample data or a
+// DynamoDB table (endpoint from the SDK's standard settings, such as
+// AWS_ENDPOINT_URL_DYNAMODB), always through the same cache. Requests are
+// traced with X-Ray only when AWS_XRAY_DAEMON_ADDRESS is set.
+//
+//	go run ./functions/api [-addr 127.0.0.1:8080] [-data DIR | -table NAME] [-cache-ttl 60s] [-images DIR] [-site DIR]
 package main
 
 import (
@@ -19,20 +31,36 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"banners/internal/cache"
 	"banners/internal/csvload"
 	"banners/internal/httpapi"
 	"banners/internal/images"
 	"banners/internal/memory"
 	"banners/internal/sample"
 	"banners/internal/server"
+	"banners/internal/tracing"
 	"banners/site"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	start := time.Now()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		h, err := newLambda(context.Background(), os.Getenv, log)
+		if err != nil {
+			log.Error("cold start failed", "err", err)
+			os.Exit(1)
+		}
+		log.Info("cold start", "init_duration", time.Since(start))
+		lambda.Start(h.Handle)
+		return
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := run(ctx, os.Args[1:], log); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
@@ -47,6 +75,8 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	fl := flag.NewFlagSet("api", flag.ContinueOnError)
 	addr := fl.String("addr", "127.0.0.1:8080", "address to listen on")
 	dataDir := fl.String("data", "", "folder of CSV files in the layout <q>/<kind>_<q>.csv (default: the built-in sample data)")
+	table := fl.String("table", "", "serve from this DynamoDB table instead of CSV data (endpoint from AWS_ENDPOINT_URL_DYNAMODB or the SDK's other standard settings)")
+	cacheTTL := fl.Duration("cache-ttl", cache.DefaultTTL, "how long a campaign is served from memory before the store is asked again")
 	imagesDir := fl.String("images", "", "folder of image_<id>.png banners (default: generated placeholders)")
 	siteDir := fl.String("site", "", "folder of the site's files (default: the built-in copy of site/)")
 	writeData := fl.String("write-data", "", "write the built-in sample data as CSV files into this folder and exit")
@@ -57,13 +87,45 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return sample.WriteDir(*writeData)
 	}
 
-	store, err := loadStore(*dataDir, log)
+	if *table != "" && *dataDir != "" {
+		return errors.New("-data and -table exclude each other")
+	}
+	if *cacheTTL <= 0 {
+		return errors.New("-cache-ttl must be positive")
+	}
+
+	// X-Ray only with a daemon to send to; the SDK stays quiet otherwise.
+	traced := os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != ""
+	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
+		return err
+	}
+	var store cache.Store
+	if *table != "" {
+		s, err := newDynamoStore(ctx, *table, traced)
+		if err != nil {
+			return err
+		}
+		log.Info("serving from DynamoDB", "table", *table)
+		store = s
+	} else {
+		s, err := loadStore(*dataDir, log)
+		if err != nil {
+			return err
+		}
+		store = s
+	}
+	api, c, err := newAPI(store, apiConfig{Cache: cache.Config{TTL: *cacheTTL}, Traced: traced, Logger: log})
 	if err != nil {
 		return err
 	}
+	defer c.Close()
+	var apiHandler http.Handler = api
+	if traced {
+		apiHandler = tracing.Handler(segmentName, api)
+	}
 	cfg := server.Config{
 		Addr:   *addr,
-		API:    httpapi.New(store, httpapi.Options{Logger: log}),
+		API:    apiHandler,
 		Images: images.Placeholders{},
 		Site:   site.FS,
 		Logger: log,

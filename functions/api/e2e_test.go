@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"banners/internal/dynamo/dynamotest"
+	"banners/internal/lambdatest"
+)
+
+// TestLambdaEndToEnd builds the function's bootstrap, runs it under the
+// Lambda Runtime Interface Emulator against moto holding the dataset, and
+// replays the API Gateway events in testdata.
+func TestLambdaEndToEnd(t *testing.T) {
+	srv := dynamotest.Start(t, dynamotest.Moto)
+	table := loadDataset(t, srv)
+	fn := lambdatest.Start(t, lambdatest.Build(t, "."),
+		append(srv.Env(), "TABLE_NAME="+table, "CACHE_TTL=30s", "IMAGE_BASE_URL=https://cdn.example.test/banners/")...)
+
+	tests := []struct {
+		event      string
+		wantStatus int
+		// wantBanners are the banners the answer must hold, in any order;
+		// for the ad tag, the banners the redirect may point to.
+		wantBanners []int64
+		last        int64 // the banner the event's cookie names
+		wantError   string
+	}{
+		{"get-banners.json", 200, []int64{101, 102, 103, 104, 105, 106, 107}, 105, ""},
+		{"ad-tag.json", 302, []int64{101, 102, 103, 104, 105, 106, 107}, 107, ""},
+		{"unknown-campaign.json", 404, nil, 0, "campaign 424242 has no banners in quarter 2"},
+		{"post-base64.json", 405, nil, 0, `method "POST" not allowed, use GET`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.event, func(t *testing.T) {
+			ev, err := os.ReadFile("testdata/" + tt.event)
+			require.NoError(t, err)
+			payload, err := fn.Invoke(context.Background(), ev)
+			require.NoError(t, err)
+			require.False(t, lambdatest.FunctionError(payload), "%s", payload)
+			var resp events.APIGatewayProxyResponse
+			require.NoError(t, json.Unmarshal(payload, &resp))
+			require.Equal(t, tt.wantStatus, resp.StatusCode, "%s", payload)
+
+			switch tt.wantStatus {
+			case 200:
+				require.Equal(t, []string{"application/json"}, resp.MultiValueHeaders["Content-Type"])
+				require.False(t, resp.IsBase64Encoded)
+				var got struct {
+					CampaignID int64 `json:"campaign_id"`
+					Quarter    int   `json:"quarter"`
+					Banners    []struct {
+						ID       int64  `json:"id"`
+						ImageURL string `json:"image_url"`
+					} `json:"banners"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(resp.Body), &got))
+				require.Equal(t, int64(10), got.CampaignID)
+				require.Equal(t, 2, got.Quarter)
+				var ids []int64
+				for _, b := range got.Banners {
+					ids = append(ids, b.ID)
+					require.Equal(t, "https://cdn.example.test/banners/image_"+strconv.FormatInt(b.ID, 10)+".png", b.ImageURL)
+				}
+				require.NotEqual(t, tt.last, ids[0], "the banner served last time comes first")
+				require.Equal(t, ids[0], cookieBanner(t, resp), "the cookie remembers the first banner")
+				slices.Sort(ids)
+				require.Equal(t, tt.wantBanners, ids)
+			case 302:
+				loc := resp.MultiValueHeaders["Location"]
+				require.Len(t, loc, 1)
+				id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(loc[0], "https://cdn.example.test/banners/image_"), ".png"), 10, 64)
+				require.NoError(t, err, loc[0])
+				require.Contains(t, tt.wantBanners, id)
+				require.NotEqual(t, tt.last, id)
+				require.Equal(t, id, cookieBanner(t, resp), "the cookie remembers the banner shown")
+			default:
+				var got struct{ Error string }
+				require.NoError(t, json.Unmarshal([]byte(resp.Body), &got), resp.Body)
+				require.Equal(t, tt.wantError, got.Error)
+				require.Empty(t, resp.MultiValueHeaders["Set-Cookie"])
+			}
+		})
+	}
+
+	m := regexp.MustCompile(`"msg":"cold start","init_duration":(\d+)`).FindStringSubmatch(fn.Logs())
+	require.NotNil(t, m, "cold start logged in:\n%s", fn.Logs())
+	ns, _ := strconv.ParseInt(m[1], 10, 64)
+	t.Logf("cold start (wiring before lambda.Start): %.1f ms", float64(ns)/1e6)
+}
+
+// cookieBanner asserts the answer sets exactly one last-banner cookie,
+// marked Secure (the event came over HTTPS), and returns its banner.
+func cookieBanner(t *testing.T, resp events.APIGatewayProxyResponse) int64 {
+	t.Helper()
+	cookies := resp.MultiValueHeaders["Set-Cookie"]
+	require.Len(t, cookies, 1)
+	m := regexp.MustCompile(`^banner_last=(\d+); Path=/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure$`).FindStringSubmatch(cookies[0])
+	require.NotNil(t, m, cookies[0])
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	return id
+}

@@ -1,0 +1,285 @@
+// Package cache keeps campaign read models in memory in front of a slower
+// store (DynamoDB): a ristretto cache bounded in bytes, with a TTL, a stale
+// window that keeps banners flowing while the store is down, short-lived
+// negative entries for unknown campaigns, one store read per key at a time
+// and a deadline on every read.
+//
+// The cache is best-effort, never the source of truth: ristretto may drop a
+// Set, and then the next lookup simply reads the store again.
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
+
+	"banners/internal/banner"
+)
+
+// Store gives the read model of one campaign in one quarter. It returns
+// banner.ErrNotFound when the campaign has no banners then; any other error
+// means it could not answer.
+type Store interface {
+	Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error)
+}
+
+// Outcomes of a lookup, passed to Config.Annotate under the key "cache".
+const (
+	// Hit means a fresh entry (read model or "not found") answered.
+	Hit = "hit"
+	// Miss means the store was asked.
+	Miss = "miss"
+	// Stale means the store failed (now or within RetryInterval) and an
+	// entry past its TTL but within the stale window answered.
+	Stale = "stale"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBytes      = 64 << 20
+	DefaultTTL           = 60 * time.Second
+	DefaultStaleFor      = 10 * time.Minute
+	DefaultNotFoundTTL   = 10 * time.Second
+	DefaultReadTimeout   = 2 * time.Second
+	DefaultRetryInterval = time.Second
+)
+
+// Config tunes a Cache. The zero value works.
+type Config struct {
+	// MaxBytes bounds the estimated memory held by cached entries, in bytes.
+	// Default 64 MiB.
+	MaxBytes int64
+	// TTL is how long an entry is served without asking the store again.
+	// Default 60 s.
+	TTL time.Duration
+	// StaleFor is how long past its TTL an entry is kept to be served when
+	// the store fails. Default 10 min; negative disables stale serving.
+	StaleFor time.Duration
+	// NotFoundTTL is how long "no such campaign" is remembered, so that
+	// requests for random IDs cannot flood the store. Default 10 s;
+	// negative disables negative caching.
+	NotFoundTTL time.Duration
+	// ReadTimeout bounds each store read. Default 2 s.
+	ReadTimeout time.Duration
+	// RetryInterval is how long, after a failed read, a stale entry is
+	// served without asking the store again, so an outage does not make
+	// every request wait for ReadTimeout. Default 1 s.
+	RetryInterval time.Duration
+	// Now tells the time, for freshness. Default time.Now.
+	Now func() time.Time
+	// Logger receives stale serves. Default slog.Default().
+	Logger *slog.Logger
+	// Annotate, if set, is told each lookup's outcome for tracing: key
+	// "cache", value Hit, Miss or Stale.
+	Annotate func(ctx context.Context, key string, value any)
+}
+
+// entry is what ristretto holds for a key. It is never modified once set.
+type entry struct {
+	key banner.Key
+	c   *banner.Campaign // nil when notFound
+	// fresh and stale are Unix nanoseconds: the entry answers as a hit
+	// before fresh, and as stale (only when the store fails) before stale.
+	fresh, stale int64
+	notFound     bool
+	// degraded marks an entry re-set after a failed read: a hit on it is a
+	// stale serve.
+	degraded bool
+}
+
+// Cache is a Store that answers from memory and falls back to the store it
+// wraps. It is safe for concurrent use. Create it with New.
+type Cache struct {
+	next   Store
+	cache  *ristretto.Cache[uint64, *entry]
+	flight singleflight.Group
+	cfg    Config
+}
+
+// New returns a Cache in front of next.
+func New(next Store, cfg Config) (*Cache, error) {
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.MaxBytes < 0 {
+		return nil, errors.New("cache: MaxBytes must be positive")
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.TTL < 0 {
+		return nil, errors.New("cache: TTL must be positive")
+	}
+	if cfg.StaleFor == 0 {
+		cfg.StaleFor = DefaultStaleFor
+	}
+	cfg.StaleFor = max(cfg.StaleFor, 0)
+	if cfg.NotFoundTTL == 0 {
+		cfg.NotFoundTTL = DefaultNotFoundTTL
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = DefaultRetryInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// Ristretto wants about ten counters per item it may hold; a small
+	// campaign costs about 300 bytes.
+	counters := max(cfg.MaxBytes/300*10, 1000)
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry]{
+		NumCounters: counters,
+		MaxCost:     cfg.MaxBytes,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return &Cache{next: next, cache: rc, cfg: cfg}, nil
+}
+
+// Close stops the cache's goroutines and drops its entries; lookups then
+// go to the store.
+func (c *Cache) Close() { c.cache.Close() }
+
+// Wait blocks until every Set so far is applied (or dropped). Tests use it.
+func (c *Cache) Wait() { c.cache.Wait() }
+
+// Campaign returns the read model for k from memory when fresh, else from
+// the store. It returns banner.ErrNotFound for an unknown campaign. When the
+// store fails it serves the last read model if it is within the stale
+// window, and otherwise returns an error wrapping banner.ErrUnavailable and
+// the store's error. A canceled ctx returns ctx.Err().
+func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
+	pk := pack(k)
+	now := c.cfg.Now().UnixNano()
+	old, ok := c.cache.Get(pk)
+	if ok && old.key != k {
+		old = nil // a key outside the packable range; never cached
+	}
+	if old != nil && now < old.fresh {
+		if old.degraded {
+			c.annotate(ctx, Stale)
+			return old.c, nil
+		}
+		c.annotate(ctx, Hit)
+		return old.answer()
+	}
+
+	ch := c.flight.DoChan(strconv.FormatUint(pk, 36), func() (any, error) {
+		return c.load(ctx, k, pk)
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if res.Err == nil {
+		c.annotate(ctx, Miss)
+		return res.Val.(*entry).answer()
+	}
+	if old != nil && !old.notFound && now < old.stale {
+		c.annotate(ctx, Stale)
+		c.serveStale(ctx, pk, old, now, res.Err)
+		return old.c, nil
+	}
+	c.annotate(ctx, Miss)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("%w: %w", banner.ErrUnavailable, res.Err)
+}
+
+// load reads k from the store, bounded by ReadTimeout and detached from the
+// cancellation of ctx (other callers may share the read), and caches it.
+func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64) (*entry, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ReadTimeout)
+	defer cancel()
+	camp, err := c.next.Campaign(rctx, k)
+	now := c.cfg.Now()
+	switch {
+	case err == nil && camp == nil:
+		return nil, fmt.Errorf("campaign %d quarter %d: store returned neither a campaign nor an error", k.CampaignID, k.Quarter)
+	case err == nil:
+		e := &entry{key: k, c: camp, fresh: now.Add(c.cfg.TTL).UnixNano(), stale: now.Add(c.cfg.TTL + c.cfg.StaleFor).UnixNano()}
+		c.cache.SetWithTTL(pk, e, Cost(camp), c.cfg.TTL+c.cfg.StaleFor)
+		return e, nil
+	case errors.Is(err, banner.ErrNotFound):
+		e := &entry{key: k, notFound: true, fresh: now.Add(c.cfg.NotFoundTTL).UnixNano()}
+		e.stale = e.fresh
+		if c.cfg.NotFoundTTL > 0 {
+			c.cache.SetWithTTL(pk, e, entrySize, c.cfg.NotFoundTTL)
+		}
+		return e, nil
+	default:
+		return nil, err
+	}
+}
+
+// serveStale logs a stale serve and keeps serving old, without asking the
+// store, for RetryInterval.
+func (c *Cache) serveStale(ctx context.Context, pk uint64, old *entry, now int64, err error) {
+	c.cfg.Logger.WarnContext(ctx, "store failed, serving stale banners",
+		"campaign_id", old.key.CampaignID, "quarter", int(old.key.Quarter),
+		"age", time.Duration(now-old.fresh)+c.cfg.TTL, "err", err)
+	d := *old
+	d.degraded = true
+	d.fresh = min(now+int64(c.cfg.RetryInterval), old.stale)
+	if ttl := time.Duration(d.stale - now); ttl > 0 {
+		c.cache.SetWithTTL(pk, &d, Cost(old.c), ttl)
+	}
+}
+
+func (c *Cache) annotate(ctx context.Context, outcome string) {
+	if c.cfg.Annotate != nil {
+		c.cfg.Annotate(ctx, "cache", outcome)
+	}
+}
+
+// answer returns the entry's read model, or banner.ErrNotFound.
+func (e *entry) answer() (*banner.Campaign, error) {
+	if e.notFound {
+		return nil, banner.ErrNotFound
+	}
+	return e.c, nil
+}
+
+// pack makes the ristretto key of k: the campaign ID shifted left by three
+// bits, the quarter in the low three. IDs below 2^61 (the HTTP API allows
+// fewer than 10^18) and quarters 1 to 4 map one to one; entries remember
+// their key, so other values never answer for each other.
+func pack(k banner.Key) uint64 {
+	return uint64(k.CampaignID)<<3 | uint64(k.Quarter)&7
+}
+
+// Sizes used by Cost, in bytes.
+const (
+	entrySize    = int64(unsafe.Sizeof(entry{}))
+	campaignSize = int64(unsafe.Sizeof(banner.Campaign{}))
+	earnerSize   = int64(unsafe.Sizeof(banner.Earner{}))
+	clickedSize  = int64(unsafe.Sizeof(banner.Clicked{}))
+	idSize       = int64(unsafe.Sizeof(int64(0)))
+)
+
+// Cost estimates the memory an entry holding c takes, in bytes: the entry,
+// the read model and the backing arrays of its slices. Ristretto adds its
+// own per-item overhead.
+func Cost(c *banner.Campaign) int64 {
+	return entrySize + campaignSize +
+		int64(cap(c.Earners))*earnerSize +
+		int64(cap(c.Clicked))*clickedSize +
+		int64(cap(c.Fill))*idSize
+}

@@ -1,0 +1,357 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"banners/internal/banner"
+	"banners/internal/cache"
+	"banners/internal/httpapi"
+)
+
+// fakeStore serves campaigns from a map and counts its reads. While down is
+// set every read fails; while gate is non-nil reads wait for it to close.
+type fakeStore struct {
+	campaigns map[banner.Key]*banner.Campaign
+	reads     atomic.Int64
+	down      atomic.Bool
+	gate      chan struct{}
+}
+
+var errDown = errors.New("connection refused")
+
+func (s *fakeStore) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
+	s.reads.Add(1)
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if s.down.Load() {
+		return nil, errDown
+	}
+	c, ok := s.campaigns[k]
+	if !ok {
+		return nil, banner.ErrNotFound
+	}
+	return c, nil
+}
+
+var (
+	warm    = banner.Key{CampaignID: 10, Quarter: 2}
+	unknown = banner.Key{CampaignID: 99, Quarter: 2}
+)
+
+func newStore() *fakeStore {
+	return &fakeStore{campaigns: map[banner.Key]*banner.Campaign{
+		warm: {Key: warm, Converting: 1, Earners: []banner.Earner{{BannerID: 101, Revenue: 5}}},
+	}}
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// outcomes records the "cache" annotations.
+type outcomes struct {
+	mu   sync.Mutex
+	last string
+}
+
+func (o *outcomes) annotate(_ context.Context, key string, value any) {
+	if key == "cache" {
+		o.mu.Lock()
+		o.last = value.(string)
+		o.mu.Unlock()
+	}
+}
+
+func newCache(t testing.TB, s cache.Store, cfg cache.Config) *cache.Cache {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := cache.New(s, cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestLookups(t *testing.T) {
+	// step is one lookup: after moving the clock by advance, with the store
+	// up or down, look up key.
+	type step struct {
+		advance     time.Duration
+		down        bool
+		key         banner.Key
+		wantOutcome string
+		wantErr     error // matched with errors.Is; nil means the warm campaign
+		wantReads   int64 // store reads so far
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"miss then hit", []step{
+			{key: warm, wantOutcome: cache.Miss, wantReads: 1},
+			{key: warm, wantOutcome: cache.Hit, wantReads: 1},
+			{advance: 59 * time.Second, key: warm, wantOutcome: cache.Hit, wantReads: 1},
+		}},
+		{"TTL expiry", []step{
+			{key: warm, wantOutcome: cache.Miss, wantReads: 1},
+			{advance: 60 * time.Second, key: warm, wantOutcome: cache.Miss, wantReads: 2},
+			{key: warm, wantOutcome: cache.Hit, wantReads: 2},
+		}},
+		{"negative caching", []step{
+			{key: unknown, wantOutcome: cache.Miss, wantErr: banner.ErrNotFound, wantReads: 1},
+			{advance: 9 * time.Second, key: unknown, wantOutcome: cache.Hit, wantErr: banner.ErrNotFound, wantReads: 1},
+			{advance: time.Second, key: unknown, wantOutcome: cache.Miss, wantErr: banner.ErrNotFound, wantReads: 2},
+		}},
+		{"store down, nothing cached", []step{
+			{down: true, key: warm, wantOutcome: cache.Miss, wantErr: banner.ErrUnavailable, wantReads: 1},
+			{down: true, key: warm, wantOutcome: cache.Miss, wantErr: errDown, wantReads: 2},
+		}},
+		{"store down, stale entry served, then recovery", []step{
+			{key: warm, wantOutcome: cache.Miss, wantReads: 1},
+			{advance: 61 * time.Second, down: true, key: warm, wantOutcome: cache.Stale, wantReads: 2},
+			// Within RetryInterval the store is not asked again.
+			{advance: 500 * time.Millisecond, down: true, key: warm, wantOutcome: cache.Stale, wantReads: 2},
+			{advance: time.Second, down: true, key: warm, wantOutcome: cache.Stale, wantReads: 3},
+			{advance: time.Second, key: warm, wantOutcome: cache.Miss, wantReads: 4},
+			{key: warm, wantOutcome: cache.Hit, wantReads: 4},
+		}},
+		{"stale window over", []step{
+			{key: warm, wantOutcome: cache.Miss, wantReads: 1},
+			{advance: 60*time.Second + 10*time.Minute, down: true, key: warm, wantOutcome: cache.Miss, wantErr: banner.ErrUnavailable, wantReads: 2},
+		}},
+		{"not found is not served stale", []step{
+			{key: unknown, wantOutcome: cache.Miss, wantErr: banner.ErrNotFound, wantReads: 1},
+			{advance: 11 * time.Second, down: true, key: unknown, wantOutcome: cache.Miss, wantErr: banner.ErrUnavailable, wantReads: 2},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore()
+			clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+			var o outcomes
+			c := newCache(t, s, cache.Config{Now: clk.Now, Annotate: o.annotate})
+			for i, st := range tt.steps {
+				clk.Add(st.advance)
+				s.down.Store(st.down)
+				got, err := c.Campaign(context.Background(), st.key)
+				c.Wait()
+				if st.wantErr != nil {
+					require.ErrorIs(t, err, st.wantErr, "step %d", i)
+					require.Nil(t, got, "step %d", i)
+				} else {
+					require.NoError(t, err, "step %d", i)
+					require.Equal(t, s.campaigns[warm], got, "step %d", i)
+				}
+				require.Equal(t, st.wantOutcome, o.last, "step %d", i)
+				require.Equal(t, st.wantReads, s.reads.Load(), "step %d", i)
+			}
+		})
+	}
+}
+
+func TestConcurrentMissesReadOnce(t *testing.T) {
+	s := newStore()
+	s.gate = make(chan struct{})
+	c := newCache(t, s, cache.Config{})
+
+	const n = 100
+	var started, done sync.WaitGroup
+	started.Add(n)
+	got := make([]*banner.Campaign, n)
+	errs := make([]error, n)
+	for i := range n {
+		done.Go(func() {
+			started.Done()
+			got[i], errs[i] = c.Campaign(context.Background(), warm)
+		})
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond) // let every goroutine join the read
+	close(s.gate)
+	done.Wait()
+
+	require.Equal(t, int64(1), s.reads.Load())
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Same(t, s.campaigns[warm], got[i])
+	}
+}
+
+// slowStore answers after its context is done.
+type slowStore struct{}
+
+func (slowStore) Campaign(ctx context.Context, _ banner.Key) (*banner.Campaign, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestReadTimeout(t *testing.T) {
+	c := newCache(t, slowStore{}, cache.Config{ReadTimeout: 20 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Campaign(context.Background(), warm)
+	require.ErrorIs(t, err, banner.ErrUnavailable)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), time.Second)
+}
+
+func TestCanceledCallerDoesNotCancelSharedRead(t *testing.T) {
+	s := newStore()
+	s.gate = make(chan struct{})
+	c := newCache(t, s, cache.Config{})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Campaign(ctx, warm)
+		errc <- err
+	}()
+	for s.reads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+
+	// The read goes on for the others and fills the cache.
+	close(s.gate)
+	got, err := c.Campaign(context.Background(), warm)
+	require.NoError(t, err)
+	require.Equal(t, s.campaigns[warm], got)
+}
+
+func TestThroughHandler(t *testing.T) {
+	tests := []struct {
+		name       string
+		warmFirst  bool
+		wantStatus int
+	}{
+		{"store down, nothing cached: 503", false, http.StatusServiceUnavailable},
+		{"store down, stale entry: 200", true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore()
+			clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+			c := newCache(t, s, cache.Config{Now: clk.Now})
+			h := httpapi.New(c, httpapi.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+			if tt.warmFirst {
+				_, err := c.Campaign(context.Background(), warm)
+				require.NoError(t, err)
+				c.Wait()
+			}
+			clk.Add(2 * time.Minute)
+			s.down.Store(true)
+
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/10/banners", nil))
+			require.Equal(t, tt.wantStatus, rec.Code)
+			if tt.wantStatus == http.StatusServiceUnavailable {
+				require.Equal(t, "5", rec.Header().Get("Retry-After"))
+			}
+		})
+	}
+}
+
+func TestCost(t *testing.T) {
+	small := &banner.Campaign{Earners: make([]banner.Earner, 1)}
+	big := &banner.Campaign{Earners: make([]banner.Earner, 10), Fill: make([]int64, 1000)}
+	require.Less(t, cache.Cost(small), int64(300))
+	require.Equal(t, int64(9*16+1000*8), cache.Cost(big)-cache.Cost(small))
+}
+
+func TestMaxBytesBoundsTheCache(t *testing.T) {
+	// 1,000 campaigns of about 8 KB each cannot all fit in 100 KB.
+	s := &fakeStore{campaigns: map[banner.Key]*banner.Campaign{}}
+	for id := int64(1); id <= 1000; id++ {
+		k := banner.Key{CampaignID: id, Quarter: 1}
+		s.campaigns[k] = &banner.Campaign{Key: k, Fill: make([]int64, 1000)}
+	}
+	c := newCache(t, s, cache.Config{MaxBytes: 100 << 10})
+	for k := range s.campaigns {
+		_, err := c.Campaign(context.Background(), k)
+		require.NoError(t, err)
+		c.Wait()
+	}
+	reads := s.reads.Load()
+	for k := range s.campaigns {
+		_, err := c.Campaign(context.Background(), k)
+		require.NoError(t, err)
+	}
+	// At most about 12 of the 1,000 can have been cached.
+	require.GreaterOrEqual(t, s.reads.Load()-reads, int64(1000-13))
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  cache.Config
+	}{
+		{"negative MaxBytes", cache.Config{MaxBytes: -1}},
+		{"negative TTL", cache.Config{TTL: -time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cache.New(newStore(), tt.cfg)
+			require.Error(t, err)
+		})
+	}
+}
+
+func BenchmarkHit(b *testing.B) {
+	c := newCache(b, newStore(), cache.Config{})
+	ctx := context.Background()
+	_, err := c.Campaign(ctx, warm)
+	require.NoError(b, err)
+	c.Wait()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Campaign(ctx, warm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHitParallel(b *testing.B) {
+	c := newCache(b, newStore(), cache.Config{})
+	ctx := context.Background()
+	_, err := c.Campaign(ctx, warm)
+	require.NoError(b, err)
+	c.Wait()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Campaign(ctx, warm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,199 @@
+// Package tracing adapts the AWS X-Ray SDK to Banners: it configures the
+// SDK quietly, opens the per-request segment (a plain segment behind the
+// local server, a subsegment of Lambda's facade segment inside Lambda),
+// records annotations on it and traces cache lookups in a subsegment.
+//
+// DynamoDB calls get their own subsegments from the SDK's awsv2 instrumentor,
+// which the caller installs on its aws.Config.
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-xray-sdk-go/strategy/ctxmissing"
+	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
+	"github.com/aws/aws-xray-sdk-go/xray"
+	"github.com/aws/aws-xray-sdk-go/xraylog"
+
+	"banners/internal/banner"
+)
+
+// Config sets up the X-Ray SDK. The zero value works.
+type Config struct {
+	// DaemonAddr is the X-Ray daemon's UDP address, host:port. Empty means
+	// the SDK's default: AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
+	DaemonAddr string
+	// Sampling decides which requests are traced. Nil keeps the SDK's
+	// default, one request per second plus 5 % of the rest.
+	Sampling sampling.Strategy
+	// Logger receives the SDK's warnings and errors. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Configure sets up the SDK process-wide: its log goes to cfg.Logger at
+// warning level and above, and a missing segment is silently ignored (so
+// instrumented clients used outside a traced request say nothing).
+func Configure(cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	xray.SetLogger(logger{cfg.Logger})
+	err := xray.Configure(xray.Config{
+		DaemonAddr:             cfg.DaemonAddr,
+		SamplingStrategy:       cfg.Sampling,
+		ContextMissingStrategy: ctxmissing.NewDefaultIgnoreErrorStrategy(),
+	})
+	if err != nil {
+		return fmt.Errorf("configure X-Ray: %w", err)
+	}
+	return nil
+}
+
+// requestKey holds, in a request's context, the (sub)segment that stands
+// for the whole request and carries its annotations.
+type requestKey struct{}
+
+// ignoreMissing makes the SDK ignore a missing segment for calls made with
+// the context, whatever AWS_XRAY_CONTEXT_MISSING says.
+var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIgnoreErrorStrategy()}
+
+// Handler traces every request h serves in a segment named name: the local
+// server's tracing. It honours an incoming X-Amzn-Trace-Id header and sets
+// one on the response; a 5xx marks the segment as a fault.
+func Handler(name string, h http.Handler) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), requestKey{}, xray.GetSegment(r.Context()))
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
+}
+
+// LambdaHandler traces every request h serves inside Lambda, where the
+// function's segment is a facade built from the invocation's trace header
+// and cannot be annotated: each request gets a subsegment named name that
+// records the method, URL and status (a 5xx marks it as a fault) and
+// carries the annotations. Without a trace header in the context (as under
+// the Runtime Interface Emulator) requests are served untraced, silently.
+func LambdaHandler(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if ctx.Value(xray.LambdaTraceHeaderKey) == nil && xray.GetSegment(ctx) == nil {
+			h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, xray.RecorderContextKey{}, ignoreMissing)))
+			return
+		}
+		ctx, seg := xray.BeginSubsegment(ctx, name)
+		if seg == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		seg.Lock()
+		req := seg.GetHTTP().GetRequest()
+		req.Method = r.Method
+		req.URL = "https://" + r.Host + r.URL.Path
+		req.UserAgent = r.UserAgent()
+		seg.Unlock()
+
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, requestKey{}, seg)))
+		xray.HttpCaptureResponse(seg, sw.status)
+		seg.Close(nil)
+	})
+}
+
+// statusWriter remembers the status of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Annotate records key = value on the request's (sub)segment, and on the
+// current subsegment when that is another one (the cache lookup's). Values
+// must be strings, booleans or numbers; int64 is accepted too. It does
+// nothing for untraced or unsampled requests. It fits httpapi.Options and
+// cache.Config.
+func Annotate(ctx context.Context, key string, value any) {
+	req, _ := ctx.Value(requestKey{}).(*xray.Segment)
+	cur := xray.GetSegment(ctx)
+	if req == nil && cur == nil {
+		return
+	}
+	switch v := value.(type) {
+	case int64:
+		value = int(v)
+	case int32:
+		value = int(v)
+	}
+	if req != nil {
+		req.AddAnnotation(key, value) //nolint:errcheck // only bad value types fail
+	}
+	if cur != nil && cur != req {
+		cur.AddAnnotation(key, value) //nolint:errcheck // only bad value types fail
+	}
+}
+
+// Store gives the read model of one campaign in one quarter; the cache and
+// the DynamoDB store are Stores.
+type Store interface {
+	Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error)
+}
+
+// StoreTracer runs every lookup of a Store in its own subsegment. Create
+// it with WrapStore.
+type StoreTracer struct {
+	name string
+	next Store
+}
+
+// WrapStore returns a Store that traces each lookup of next in a
+// subsegment named name.
+func WrapStore(name string, next Store) *StoreTracer {
+	return &StoreTracer{name: name, next: next}
+}
+
+// Campaign looks k up in the wrapped store inside a subsegment. An error
+// other than banner.ErrNotFound is recorded on the subsegment and on the
+// request's segment.
+func (t *StoreTracer) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
+	if xray.GetSegment(ctx) == nil {
+		return t.next.Campaign(ctx, k)
+	}
+	sctx, seg := xray.BeginSubsegment(ctx, t.name)
+	if seg == nil {
+		return t.next.Campaign(ctx, k)
+	}
+	c, err := t.next.Campaign(sctx, k)
+	if err != nil && !errors.Is(err, banner.ErrNotFound) {
+		if req, _ := ctx.Value(requestKey{}).(*xray.Segment); req != nil {
+			req.AddError(err) //nolint:errcheck // never fails
+		}
+		seg.Close(err)
+		return c, err
+	}
+	seg.Close(nil)
+	return c, err
+}
+
+// logger passes the SDK's warnings and errors to slog.
+type logger struct{ log *slog.Logger }
+
+func (l logger) Log(level xraylog.LogLevel, msg fmt.Stringer) {
+	switch level {
+	case xraylog.LogLevelWarn:
+		l.log.Warn("X-Ray: " + msg.String())
+	case xraylog.LogLevelError:
+		l.log.Error("X-Ray: " + msg.String())
+	}
+}
