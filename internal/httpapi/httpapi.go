@@ -169,18 +169,40 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 	if h.annotate != nil {
 		h.annotate(ctx, "banners", len(ids))
 	}
+	// The two per-request header values, the cookie and then the Location
+	// or the Content-Length, are built on the stack and share one string and
+	// one backing array: two allocations per answer.
+	var vb [256]byte
+	v := append(vb[:0], CookieName+"="...)
+	v = strconv.AppendInt(v, ids[0], 10)
+	v = append(v, h.cookieTail...)
+	v = append(v, secure(r)...)
+	cookieEnd := len(v)
+	var b []byte
+	var bp *[]byte
+	if redirect {
+		v = append(v, h.location...)
+		v = append(v, "image_"...)
+		v = strconv.AppendInt(v, ids[0], 10)
+		v = append(v, ".png"...)
+	} else {
+		bp = bufPool.Get().(*[]byte)
+		b = h.appendJSON((*bp)[:0], k, ids)
+		v = strconv.AppendInt(v, int64(len(b)), 10)
+	}
+	str := string(v)
+	vals := []string{str[:cookieEnd], str[cookieEnd:]}
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore
-	hdr["Set-Cookie"] = []string{CookieName + "=" + strconv.FormatInt(ids[0], 10) + h.cookieTail + secure(r)}
+	// Capacity 1: a later Header.Add must not overwrite the other value.
+	hdr["Set-Cookie"] = vals[0:1:1]
 	if redirect {
-		hdr["Location"] = []string{h.location + "image_" + strconv.FormatInt(ids[0], 10) + ".png"}
+		hdr["Location"] = vals[1:2:2]
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	bp := bufPool.Get().(*[]byte)
-	b := h.appendJSON((*bp)[:0], k, ids)
 	hdr["Content-Type"] = contentJSON
-	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
+	hdr["Content-Length"] = vals[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(b) //nolint:errcheck // the client went away; nothing to do
@@ -198,16 +220,18 @@ func (h *Handler) appendJSON(b []byte, k banner.Key, ids []int64) []byte {
 	b = append(b, `,"quarter":`...)
 	b = strconv.AppendInt(b, int64(k.Quarter), 10)
 	b = append(b, `,"banners":[`...)
+	var num [20]byte
 	for i, id := range ids {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		n := strconv.AppendInt(num[:0], id, 10) // formatted once, used twice
 		b = append(b, `{"id":`...)
-		b = strconv.AppendInt(b, id, 10)
+		b = append(b, n...)
 		b = append(b, `,"image_url":"`...)
 		b = append(b, h.imageBase...)
 		b = append(b, "image_"...)
-		b = strconv.AppendInt(b, id, 10)
+		b = append(b, n...)
 		b = append(b, `.png"}`...)
 	}
 	return append(b, "]}\n"...)
@@ -316,10 +340,19 @@ func lastBanner(r *http.Request) int64 {
 
 // secure returns "; Secure" when the visitor reached us over HTTPS.
 func secure(r *http.Request) string {
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" || r.Header.Get("Cloudfront-Forwarded-Proto") == "https" {
+	if r.TLS != nil || first(r.Header["X-Forwarded-Proto"]) == "https" || first(r.Header["Cloudfront-Forwarded-Proto"]) == "https" {
 		return "; Secure"
 	}
 	return ""
+}
+
+// first is Header.Get for a key already in canonical form, without
+// canonicalising it again on every request.
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 func cutString(s string, n int) string {
