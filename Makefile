@@ -1,19 +1,22 @@
 # Banners: the two commands are `make run` and `make test`.
 GO       ?= go
 export GOFLAGS ?= -buildvcs=false
+# go.mod names the toolchain (a patched Go 1.26); fetch it through the module
+# proxy even where the machine defaults to its local Go.
+export GOTOOLCHAIN = auto
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test build synth lint fuzz bench load clean
+.PHONY: run test build synth lint audit fuzz bench load clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
 	$(GO) run ./functions/api
 
 ## test: lint, every test (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
-test: lint
+test: lint audit
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) synth
 
@@ -32,6 +35,10 @@ node_modules: package-lock.json
 	touch node_modules
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK = golang.org/x/vuln/cmd/govulncheck@v1.9.0
+# The Go vulnerability database, as the module golang.org/x/vulndb serves it
+# through the module proxy (the database's own web host is not reachable here).
+VULNDB_VERSION = v0.0.0-20261105234957-e22db6528018
 FUZZTIME ?= 60s
 
 ## lint: gofmt, go vet and staticcheck must be clean
@@ -40,6 +47,16 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+## audit: govulncheck against a pinned copy of the Go vulnerability database
+audit: build/vulndb/index/db.json
+	$(GO) run $(GOVULNCHECK) -db file://$(CURDIR)/build/vulndb ./...
+
+build/vulndb/index/db.json:
+	$(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION)
+	rm -rf build/vulndb
+	$(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
+		-vulns $$($(GO) env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv -out build/vulndb
+
 ## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `make test`)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/csvload/
@@ -47,7 +64,7 @@ fuzz:
 
 ## bench: the hot-path and loading benchmarks
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./functions/... ./loadtest/
 
 ## load: the load test against an in-process local server, with the baseline
 load:
