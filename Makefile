@@ -9,7 +9,7 @@ export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test build synth lint audit fuzz bench load clean
+.PHONY: run test build synth lint audit fuzz soak bench load clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
@@ -56,6 +56,11 @@ build/vulndb/index/db.json:
 	rm -rf build/vulndb
 	$(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
 		-vulns $$($(GO) env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv -out build/vulndb
+
+## soak: the local server on DynamoDB (dynalite) at 10x the assignment's rate for SOAK (a short run is in `make test`)
+SOAK ?= 5m
+soak:
+	SOAK_DURATION=$(SOAK) SOAK_REPORT=$(CURDIR)/build/soak.txt $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./loadtest/
 
 ## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `make test`)
 fuzz:
