@@ -36,13 +36,18 @@ type Handler struct {
 // New returns a Handler serving events with h.
 func New(h http.Handler) *Handler { return &Handler{h: h} }
 
-// Handle serves one API Gateway event. It fails only for an event it
-// cannot turn into a request (a bad base64 body or path); the handler's
-// own errors are HTTP answers.
+// Handle serves one API Gateway event. An event that cannot be turned into
+// a request (a bad base64 body, an invalid method) gets a 400 answer, as a
+// malformed HTTP request would; it never fails the invocation, which API
+// Gateway would turn into a 502.
 func (a *Handler) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r, err := Request(ctx, &ev)
 	if err != nil {
-		return events.APIGatewayProxyResponse{}, err
+		return events.APIGatewayProxyResponse{
+			StatusCode: http.StatusBadRequest,
+			Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+			Body:       `{"error":"malformed request"}` + "\n",
+		}, nil
 	}
 	w := writerPool.Get().(*responseWriter)
 	w.reset()

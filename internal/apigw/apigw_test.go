@@ -108,10 +108,29 @@ func TestRequest(t *testing.T) {
 	}
 }
 
-func TestBadBase64Body(t *testing.T) {
+func TestMalformedEvents(t *testing.T) {
+	tests := []struct {
+		name    string
+		ev      events.APIGatewayProxyRequest
+		wantErr string
+	}{
+		{"bad base64 body", events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/x", Body: "%%%", IsBase64Encoded: true}, "decode base64 body of POST /x"},
+		{"invalid method", events.APIGatewayProxyRequest{HTTPMethod: "G T", Path: "/x"}, `net/http: invalid method "G T"`},
+	}
 	h := apigw.New(http.NotFoundHandler())
-	_, err := h.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/x", Body: "%%%", IsBase64Encoded: true})
-	require.ErrorContains(t, err, "decode base64 body of POST /x")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := apigw.Request(context.Background(), &tt.ev)
+			require.ErrorContains(t, err, tt.wantErr)
+
+			// The invocation itself answers 400, not a Lambda error (502).
+			got, err := h.Handle(context.Background(), tt.ev)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusBadRequest, got.StatusCode)
+			require.Equal(t, "application/json", got.Headers["Content-Type"])
+			require.JSONEq(t, `{"error":"malformed request"}`, got.Body)
+		})
+	}
 }
 
 func TestResponse(t *testing.T) {
