@@ -20,9 +20,10 @@ test: lint audit
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) synth
 
-## build: both Lambdas for linux/arm64 into build/
+## build: both Lambdas for linux/arm64, and the placeholder images, into build/
 build:
 	mkdir -p build/api build/ingest
+	$(GO) run ./functions/api -write-placeholders build/images
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/api/bootstrap ./functions/api
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/ingest/bootstrap ./functions/ingest
 

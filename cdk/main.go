@@ -49,7 +49,9 @@ func main() {
 		IngestDir: "build/ingest",
 		SiteDir:   "site",
 		ImagesDir: imagesDir,
-		Settings:  settings,
+		// Written by the "build" step of cdk.json.
+		PlaceholdersDir: "build/images",
+		Settings:        settings,
 	})
 
 	app.Synth(nil)

@@ -38,8 +38,9 @@ func newSiteBucket(stack awscdk.Stack) awss3.Bucket {
 	})
 }
 
-// deploySite uploads the visitor page and, when props.ImagesDir is set, the
-// banner images, then invalidates what changed in CloudFront.
+// deploySite uploads the visitor page and the banner images (the real ones
+// from props.ImagesDir, else the placeholders), then invalidates what
+// changed in CloudFront.
 func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
@@ -59,26 +60,40 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		DistributionPaths: jsii.Strings("/", "/index.html", "/app.js", "/style.css"),
 	})
 
-	if props.ImagesDir == "" {
+	images := imageDeployment{dir: props.ImagesDir, contentType: "image/jpeg", maxAge: imageMaxAge}
+	if images.dir == "" {
+		// Placeholders stand in for the real banners: cached briefly, so an
+		// upload of real images shows within minutes.
+		images = imageDeployment{dir: props.PlaceholdersDir, contentType: "image/svg+xml", maxAge: pageMaxAge}
+	}
+	if images.dir == "" {
 		// Nothing to ship: /images/* answers 403 until images are uploaded
-		// (see docs/deploy.md). The local server draws SVG placeholders instead.
+		// (see docs/deploy.md).
 		return
 	}
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeployImages"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
-			awss3deployment.Source_Asset(jsii.String(props.ImagesDir), nil),
+			awss3deployment.Source_Asset(jsii.String(images.dir), nil),
 		},
 		DestinationBucket:    site.siteBucket,
 		DestinationKeyPrefix: jsii.String(imagesPrefix),
-		// The files are JPEG bytes with .png names: say what they really are.
-		ContentType: jsii.String("image/jpeg"),
+		// The real files are JPEG bytes with .png names, the placeholders
+		// SVG: say what they really are.
+		ContentType: jsii.String(images.contentType),
 		CacheControl: &[]awss3deployment.CacheControl{
 			awss3deployment.CacheControl_SetPublic(),
-			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(imageMaxAge))),
+			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(images.maxAge))),
 		},
 		// 400 images are a few MB; more memory makes the copy faster.
 		MemoryLimit:       jsii.Number(512),
 		Distribution:      site.dist,
 		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
 	})
+}
+
+// imageDeployment is the folder of banner images to ship and how to serve
+// them.
+type imageDeployment struct {
+	dir, contentType string
+	maxAge           float64 // seconds
 }

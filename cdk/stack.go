@@ -81,8 +81,13 @@ type BannersStackProps struct {
 	SiteDir string
 	// ImagesDir, when set, is a folder of image_<id>.png files deployed under
 	// images/. They are served as image/jpeg, which is what the real ones are.
-	// When empty, no images are deployed.
 	ImagesDir string
+	// PlaceholdersDir is used when ImagesDir is empty: a folder of SVG
+	// placeholder banners named image_<id>.png (`go run ./functions/api
+	// -write-placeholders DIR`), served as image/svg+xml with a short cache
+	// so that real images replace them quickly. When both are empty, no
+	// images are deployed.
+	PlaceholdersDir string
 
 	Settings
 }

@@ -79,16 +79,17 @@ func synthesize(root string) (result synthesized, err error) {
 		}
 	}()
 	files := map[string]string{
-		"api/bootstrap":           "fake api",
-		"ingest/bootstrap":        "fake ingest",
-		"site/index.html":         "<!doctype html>",
-		"site/app.js":             "// app",
-		"site/style.css":          "/* style */",
-		"site/embed.go":           "package site",
-		"site/fs_test.go":         "package site",
-		"site/testdata/page.html": "fixture",
-		"images/image_1.png":      "\xff\xd8\xff fake jpeg",
-		"images/image_2.png":      "\xff\xd8\xff fake jpeg",
+		"api/bootstrap":            "fake api",
+		"ingest/bootstrap":         "fake ingest",
+		"site/index.html":          "<!doctype html>",
+		"site/app.js":              "// app",
+		"site/style.css":           "/* style */",
+		"site/embed.go":            "package site",
+		"site/fs_test.go":          "package site",
+		"site/testdata/page.html":  "fixture",
+		"images/image_1.png":       "\xff\xd8\xff fake jpeg",
+		"images/image_2.png":       "\xff\xd8\xff fake jpeg",
+		"placeholders/image_1.png": "<svg/>",
 	}
 	for name, body := range files {
 		path := filepath.Join(root, name)
@@ -112,11 +113,12 @@ func synthesize(root string) (result synthesized, err error) {
 	}
 	props := func(imagesDir string) *BannersStackProps {
 		return &BannersStackProps{
-			LambdaDir: filepath.Join(root, "api"),
-			IngestDir: filepath.Join(root, "ingest"),
-			SiteDir:   filepath.Join(root, "site"),
-			ImagesDir: imagesDir,
-			Settings:  settings,
+			LambdaDir:       filepath.Join(root, "api"),
+			IngestDir:       filepath.Join(root, "ingest"),
+			SiteDir:         filepath.Join(root, "site"),
+			ImagesDir:       imagesDir,
+			PlaceholdersDir: filepath.Join(root, "placeholders"),
+			Settings:        settings,
 		}
 	}
 	plain := NewBannersStack(app, "Plain", props(""))
@@ -749,7 +751,10 @@ func TestImagesDeployment(t *testing.T) {
 		wantDeploys   int
 		wantImageMeta map[string]any
 	}{
-		{name: "without imagesDir", st: synth(t).plain, wantDeploys: 1},
+		{name: "without imagesDir: placeholders", st: synth(t).plain, wantDeploys: 2, wantImageMeta: map[string]any{
+			"content-type":  "image/svg+xml",
+			"cache-control": "public, max-age=300",
+		}},
 		{name: "with imagesDir", st: synth(t).images, wantDeploys: 2, wantImageMeta: map[string]any{
 			"content-type":  "image/jpeg",
 			"cache-control": "public, max-age=604800",

@@ -80,8 +80,12 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	imagesDir := fl.String("images", "", "folder of image_<id>.png banners (default: generated placeholders)")
 	siteDir := fl.String("site", "", "folder of the site's files (default: the built-in copy of site/)")
 	writeData := fl.String("write-data", "", "write the built-in sample data as CSV files into this folder and exit")
+	writePlaceholders := fl.String("write-placeholders", "", "write placeholder images for the sample data's banners into this folder and exit (the deploy ships them when no real images are given)")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *writePlaceholders != "" {
+		return images.WritePlaceholders(*writePlaceholders, sample.BannerIDs())
 	}
 	if *writeData != "" {
 		return sample.WriteDir(*writeData)

@@ -26,6 +26,16 @@ func (Placeholders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	w.Header().Set("Content-Type", PlaceholderType)
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(Placeholder(id)))
+}
+
+// PlaceholderType is the Content-Type of a placeholder.
+const PlaceholderType = "image/svg+xml"
+
+// Placeholder returns the SVG placeholder banner for id.
+func Placeholder(id int64) []byte {
 	var b bytes.Buffer
 	hue := (id * 47) % 360
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="250" viewBox="0 0 300 250">`+
@@ -33,9 +43,23 @@ func (Placeholders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		`<rect x="10" y="10" width="280" height="230" fill="none" stroke="#fff" stroke-opacity=".5" stroke-width="2"/>`+
 		`<text x="150" y="118" font-family="sans-serif" font-size="56" font-weight="bold" fill="#fff" text-anchor="middle">%d</text>`+
 		`<text x="150" y="168" font-family="sans-serif" font-size="18" fill="#fff" text-anchor="middle">banner</text></svg>`, hue, id)
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "public, max-age=86400")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
+	return b.Bytes()
+}
+
+// WritePlaceholders writes the placeholder of each banner in ids into dir
+// as image_<id>.png, the names the API's image URLs use, for deploying
+// where no real images are given.
+func WritePlaceholders(dir string, ids []int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		name := filepath.Join(dir, "image_"+strconv.FormatInt(id, 10)+".png")
+		if err := os.WriteFile(name, Placeholder(id), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Dir serves image_<id>.png files from a folder, with the Content-Type

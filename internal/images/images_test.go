@@ -3,6 +3,8 @@ package images_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,4 +40,18 @@ func TestImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWritePlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, images.WritePlaceholders(dir, []int64{100, 500}))
+	for _, id := range []string{"100", "500"} {
+		got, err := os.ReadFile(filepath.Join(dir, "image_"+id+".png"))
+		require.NoError(t, err)
+		require.Contains(t, string(got), ">"+id+"</text>")
+		require.True(t, strings.HasPrefix(string(got), "<svg "), "an SVG document")
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
 }

@@ -48,6 +48,22 @@ const (
 	ThreeBanners = 56
 )
 
+// BannerIDs returns every banner ID the dataset uses: 100–500, as in the
+// real data, and the branch campaigns' banners from 1000.
+func BannerIDs() []int64 {
+	var ids []int64
+	for id := int64(FirstBanner); id <= LastBanner; id++ {
+		ids = append(ids, id)
+	}
+	for id := int64(1000); id < 1000+branchBanners; id++ {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// branchBanners is the most banners a branch campaign has (NoClicks).
+const branchBanners = 30
+
 // quarterShape is the rough size of each quarter in the real data.
 var quarterShape = [banner.Quarters]struct{ clicks, conversions int }{
 	{50_000, 6_000}, {40_000, 3_000}, {60_000, 5_000}, {29_001, 3_000},
@@ -144,7 +160,7 @@ func generate(q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID in
 	branch(FiveEarners, 20, 5, []int{3})
 	branch(ThreeEarners, 20, 3, []int{4, 3, 2})
 	branch(ThreeClicked, 20, 0, []int{3, 2, 1})
-	branch(NoClicks, 30, 0, nil)
+	branch(NoClicks, branchBanners, 0, nil)
 	branch(ThreeBanners, 3, 0, nil)
 	return clickID, conversionID
 }

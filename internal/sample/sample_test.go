@@ -81,3 +81,20 @@ func BenchmarkLoadSample(b *testing.B) {
 		}
 	}
 }
+
+func TestBannerIDsCoverTheDataset(t *testing.T) {
+	campaigns, _, err := csvload.LoadFS(sample.FS(), nil)
+	require.NoError(t, err)
+	want := sample.BannerIDs()
+	for _, c := range campaigns {
+		for _, e := range c.Earners {
+			require.Contains(t, want, e.BannerID)
+		}
+		for _, cl := range c.Clicked {
+			require.Contains(t, want, cl.BannerID)
+		}
+		for _, id := range c.Fill {
+			require.Contains(t, want, id)
+		}
+	}
+}
