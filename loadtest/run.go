@@ -17,6 +17,8 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
+
+	"banners/internal/server"
 )
 
 // report is what a run writes to report.json.
@@ -161,7 +163,10 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 				return nil, err
 			}
 			defer f.Close()
-			srv, err := startLocal(localConfig(store, f))
+			// Buffered, as functions/api buffers its access log.
+			lw := server.NewLogWriter(f, 200*time.Millisecond)
+			defer lw.Close()
+			srv, err := startLocal(localConfig(store, lw))
 			if err != nil {
 				return nil, err
 			}

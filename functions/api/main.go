@@ -59,13 +59,23 @@ func main() {
 		return
 	}
 
+	// The local server logs a line per request: buffer them, so that a busy
+	// server does not pay a write system call for each. (Not in Lambda,
+	// where a frozen process would hold its lines back.)
+	lw := server.NewLogWriter(os.Stderr, 200*time.Millisecond)
+	log = slog.New(slog.NewJSONHandler(lw, nil))
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], log); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
+	err := run(ctx, os.Args[1:], log)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		log.Error("api failed", "err", err)
+	}
+	lw.Close() //nolint:errcheck // stderr is gone; nowhere to report
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case err != nil:
 		os.Exit(1)
 	}
 }
