@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
@@ -40,28 +42,40 @@ func (c *counting) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign
 	return c.next.Campaign(ctx, k)
 }
 
-// TestSoak runs the local server on the DynamoDB store (dynalite) through
-// the cache, under ten times the assignment's rate (50,000 requests a
-// minute), and checks zero errors and wrong answers, and that goroutines
-// and memory stay flat. SOAK_DURATION sets the length (default 8s; `make
-// soak` runs minutes). The cache TTL is short so that fills keep reaching
-// DynamoDB during the run.
-func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seconds of load")
-	}
-	duration := 8 * time.Second
-	if s := os.Getenv("SOAK_DURATION"); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err)
-		duration = d
-	}
+// onDynamo is the local server on the DynamoDB store (dynalite holding the
+// sample dataset, written the way ingest writes it) through the cache, as
+// `functions/api -table` wires it. DynamoDB is reached through a proxy, so
+// that a test can take it away and bring it back.
+type onDynamo struct {
+	// URL is the server's base URL.
+	URL string
+	// Proxy stands between the store and dynalite.
+	Proxy *dynamotest.Proxy
+	// Reads counts the reads that reach DynamoDB.
+	Reads *counting
+	// Before is the number of goroutines before the server started.
+	Before int
 
-	// DynamoDB holding the sample dataset, written the way ingest writes it.
+	tr       *http.Transport
+	stop     context.CancelFunc
+	done     chan error
+	stopped  bool
+	closeOut func()
+}
+
+// startOnDynamo starts it with the cache configured by cfg.
+func startOnDynamo(t *testing.T, cfg cache.Config) *onDynamo {
+	t.Helper()
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
-	// Our own transport, so its idle connections can be closed at the end.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	client := srv.Client(func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: tr} })
+	d := &onDynamo{Proxy: dynamotest.NewProxy(t, strings.TrimPrefix(srv.URL, "http://"))}
+	// Our own transport, so its idle connections can be closed at the end;
+	// the production retryer, as in Lambda.
+	d.tr = http.DefaultTransport.(*http.Transport).Clone()
+	client := srv.Client(func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: d.tr}
+		o.BaseEndpoint = aws.String("http://" + d.Proxy.Addr)
+		o.Retryer = dynamo.NewRetryer()
+	})
 	table := srv.NewTable(t, client)
 	store := dynamo.New(client, table)
 	campaigns, _, err := csvload.LoadFS(sample.FS(), nil)
@@ -75,33 +89,62 @@ func TestSoak(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	// The local server, wired as functions/api -table wires it.
 	log := slog.New(slog.DiscardHandler)
-	reads := &counting{next: store}
-	c, err := cache.New(reads, cache.Config{TTL: time.Second, Logger: log})
+	cfg.Logger = log
+	d.Reads = &counting{next: store}
+	c, err := cache.New(d.Reads, cfg)
 	require.NoError(t, err)
-	defer c.Close()
-	// Goroutines before the server starts: after the load and shutdown,
-	// the count must come back here, or something leaked.
-	before := runtime.NumGoroutine()
+	d.closeOut = c.Close
+	d.Before = runtime.NumGoroutine()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	d.URL = "http://" + ln.Addr().String()
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	d.stop, d.done = stop, make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, server.Config{
+		d.done <- server.Run(ctx, server.Config{
 			API: httpapi.New(c, httpapi.Options{Logger: log}), Images: images.Placeholders{}, Site: site.FS, Logger: log,
 		}, ln)
 	}()
-	stopped := false
-	shutdown := func() {
-		if !stopped {
-			stopped = true
-			stop()
-			require.NoError(t, <-done)
-		}
+	t.Cleanup(func() { d.Shutdown(t); c.Close() })
+	return d
+}
+
+// Shutdown stops the server, closes idle connections to DynamoDB and
+// checks that the goroutines come back to their count before the server
+// started: anything more leaked.
+func (d *onDynamo) Shutdown(t *testing.T) (after int) {
+	t.Helper()
+	if d.stopped {
+		return runtime.NumGoroutine()
 	}
-	defer shutdown()
+	d.stopped = true
+	d.stop()
+	require.NoError(t, <-d.done)
+	d.tr.CloseIdleConnections()
+	require.Eventually(t, func() bool {
+		after = runtime.NumGoroutine()
+		return after <= d.Before+10
+	}, 15*time.Second, 50*time.Millisecond, "goroutines %d before the server, %d after its shutdown", d.Before, after)
+	return after
+}
+
+// TestSoak runs the local server on DynamoDB through the cache under ten
+// times the assignment's rate (50,000 requests a minute), and checks zero
+// errors and wrong answers, a flat heap, and no goroutine left behind.
+// SOAK_DURATION sets the length (default 8s; `make soak` runs minutes).
+// The cache TTL is short so that fills keep reaching DynamoDB.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of load")
+	}
+	duration := 8 * time.Second
+	if s := os.Getenv("SOAK_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err)
+		duration = d
+	}
+	srv := startOnDynamo(t, cache.Config{TTL: time.Second})
 
 	// Sample goroutines and the live heap once a second.
 	type sampleAt struct {
@@ -133,7 +176,7 @@ func TestSoak(t *testing.T) {
 		}
 	}()
 
-	cfg, err := parseFlags([]string{"-target", "http://" + ln.Addr().String(), "-rate", "50000/1m",
+	cfg, err := parseFlags([]string{"-target", srv.URL, "-rate", "50000/1m",
 		"-duration", duration.String(), "-mix", "0.2", "-visitors", "500", "-out", t.TempDir()}, io.Discard)
 	require.NoError(t, err)
 	rep, err := run(context.Background(), cfg, io.Discard, io.Discard)
@@ -151,8 +194,7 @@ func TestSoak(t *testing.T) {
 	// Memory is flat: the live heap at the end is no larger than early on,
 	// give or take the GC's timing. Goroutines under load follow the number
 	// of connections the generator opens (more when the machine is busy),
-	// so they are checked after the load: once the server has shut down,
-	// the count returns to where it was before it started.
+	// so they are checked after the load, by Shutdown.
 	require.GreaterOrEqual(t, len(samples), 4)
 	first, last := samples[1], samples[len(samples)-1]
 	peak := 0
@@ -160,21 +202,81 @@ func TestSoak(t *testing.T) {
 		peak = max(peak, s.goroutines)
 	}
 	require.LessOrEqual(t, last.heap, 2*first.heap+32<<20, "heap %d → %d bytes", first.heap, last.heap)
-	shutdown()
-	tr.CloseIdleConnections()
-	after := runtime.NumGoroutine()
-	require.Eventually(t, func() bool {
-		after = runtime.NumGoroutine()
-		return after <= before+10
-	}, 15*time.Second, 50*time.Millisecond, "goroutines %d before the server, %d after its shutdown", before, after)
+	after := srv.Shutdown(t)
 
-	hit := 1 - float64(reads.reads.Load())/float64(m.Requests)
+	reads := srv.Reads.reads.Load()
+	hit := 1 - float64(reads)/float64(m.Requests)
 	summary := fmt.Sprintf("soak %s at 50,000/min: %d requests, %.0f/s, p99 %s, 0 errors, 0 wrong; "+
 		"DynamoDB reads %d (cache hit ratio %.2f%%); goroutines %d before, peak %d under load, %d after shutdown; heap %.1f → %.1f MB",
-		duration, m.Requests, m.Throughput, m.Latencies.P99, reads.reads.Load(), 100*hit,
-		before, peak, after, float64(first.heap)/(1<<20), float64(last.heap)/(1<<20))
+		duration, m.Requests, m.Throughput, m.Latencies.P99, reads, 100*hit,
+		srv.Before, peak, after, float64(first.heap)/(1<<20), float64(last.heap)/(1<<20))
 	t.Log(summary)
 	if out := os.Getenv("SOAK_REPORT"); out != "" {
 		require.NoError(t, os.WriteFile(out, []byte(summary+"\n"), 0o644))
 	}
+}
+
+// TestDynamoDBGoneUnderLoad takes DynamoDB away for a few seconds in the
+// middle of a load at ten times the assignment's rate: every warm key keeps
+// being served (stale), a cold key fails fast with 503 and Retry-After,
+// nothing leaks, and both recover once DynamoDB is back, without a restart.
+func TestDynamoDBGoneUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of load")
+	}
+	const readTimeout = 500 * time.Millisecond
+	srv := startOnDynamo(t, cache.Config{TTL: time.Second, ReadTimeout: readTimeout})
+	get := func(path string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status matters
+		resp.Body.Close()
+		return resp
+	}
+	// Warm every key the load will ask for.
+	for id := 1; id <= 50; id++ {
+		for q := 1; q <= 4; q++ {
+			require.Equal(t, http.StatusOK, get(fmt.Sprintf("/api/campaigns/%d/banners?quarter=%d", id, q)).StatusCode)
+		}
+	}
+
+	cfg, err := parseFlags([]string{"-target", srv.URL, "-rate", "50000/1m", "-duration", "8s",
+		"-campaigns", "1-50", "-mix", "0.2", "-visitors", "200", "-out", t.TempDir()}, io.Discard)
+	require.NoError(t, err)
+	type result struct {
+		rep *report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := run(context.Background(), cfg, io.Discard, io.Discard)
+		done <- result{rep, err}
+	}()
+
+	time.Sleep(2 * time.Second)
+	srv.Proxy.Stop()
+	time.Sleep(1500 * time.Millisecond) // past the TTL: warm keys go stale
+	start := time.Now()
+	cold := get("/api/campaigns/51/banners?quarter=1")
+	coldTook := time.Since(start)
+	require.Equal(t, http.StatusServiceUnavailable, cold.StatusCode, "a cold key while DynamoDB is gone")
+	require.Equal(t, "5", cold.Header.Get("Retry-After"))
+	time.Sleep(1500 * time.Millisecond)
+	srv.Proxy.Start(t)
+	readsBack := srv.Reads.reads.Load()
+
+	res := <-done
+	require.NoError(t, res.err)
+	ar := res.rep.Attacks[0]
+	m := ar.Metrics
+	require.Zero(t, ar.Wrong, "wrong answers: %v %v", ar.Violations, ar.Examples)
+	require.Equal(t, int(m.Requests), m.StatusCodes["200"]+m.StatusCodes["302"], "warm keys are always served: codes %v", m.StatusCodes)
+	require.Greater(t, srv.Reads.reads.Load(), readsBack, "reads reach DynamoDB again once it is back")
+
+	// Recovery: the cold key is served now, without a restart.
+	require.Equal(t, http.StatusOK, get("/api/campaigns/51/banners?quarter=1").StatusCode)
+	after := srv.Shutdown(t)
+	t.Logf("DynamoDB gone for 3 s of an 8 s load at 50,000/min: %d requests, codes %v, p99 %s; cold key answered 503 in %s; goroutines %d before, %d after",
+		m.Requests, m.StatusCodes, m.Latencies.P99, coldTook.Round(time.Millisecond), srv.Before, after)
 }

@@ -2,9 +2,7 @@ package cache_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -72,9 +70,9 @@ func TestConcurrentMissesReadOnceFromDynamoDB(t *testing.T) {
 // connections, reset keep-alives), while the data survives for recovery.
 func TestDynamoDBOutage(t *testing.T) {
 	srv := dynamotest.Start(t, dynamotest.Moto)
-	p := startProxy(t, srv.URL[len("http://"):])
+	p := dynamotest.NewProxy(t, srv.URL[len("http://"):])
 	client := dynamodb.NewFromConfig(srv.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String("http://" + p.addr)
+		o.BaseEndpoint = aws.String("http://" + p.Addr)
 	})
 	store := loadTable(t, srv, client)
 	clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
@@ -107,9 +105,9 @@ func TestDynamoDBOutage(t *testing.T) {
 	for _, st := range steps {
 		clk.Add(st.advance)
 		if st.up {
-			p.start(t)
+			p.Start(t)
 		} else {
-			p.stop()
+			p.Stop()
 		}
 		gotStatus, retryAfter := get(st.id)
 		require.Equal(t, st.wantStatus, gotStatus, st.name)
@@ -118,80 +116,4 @@ func TestDynamoDBOutage(t *testing.T) {
 			require.Equal(t, "5", retryAfter, st.name)
 		}
 	}
-}
-
-// proxy forwards TCP connections from a fixed loopback port to target
-// until stopped; start listens on the same port again.
-type proxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]struct{}
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
-	p.start(t)
-	p.addr = p.ln.Addr().String()
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *proxy) start(t *testing.T) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		return
-	}
-	var err error
-	for range 100 { // the port may linger for a moment after a stop
-		if p.ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	require.NoError(t, err)
-	go p.serve(p.ln)
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	for {
-		in, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[in], p.conns[out] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go pipe(in, out)
-		go pipe(out, in)
-	}
-}
-
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src) //nolint:errcheck // either side closing ends the pair
-	dst.Close()
-	src.Close()
-}
-
-// stop closes the listener and every connection.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		return
-	}
-	p.ln.Close()
-	p.ln = nil
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
 }
