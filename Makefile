@@ -15,9 +15,9 @@ PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 run:
 	$(GO) run ./functions/api
 
-## test: lint, every test (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
+## test: lint, audit, every test under the race detector (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
 test: lint audit
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) synth
 
 ## build: both Lambdas for linux/arm64, and the placeholder images, into build/
