@@ -18,6 +18,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
 
+	"banners/internal/cache"
 	"banners/internal/server"
 )
 
@@ -153,10 +154,16 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	}()
 	var cannedFrom http.Handler
 	if cfg.Self {
-		store, err := loadSample()
+		sampleStore, err := loadSample()
 		if err != nil {
 			return nil, err
 		}
+		// The cache in front, as functions/api wires it.
+		store, err := cache.New(sampleStore, cache.Config{})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
 		if cfg.AccessLog != "off" {
 			f, err := os.Create(filepath.Join(cfg.Out, "access.log"))
 			if err != nil {

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 
-	"banners/internal/cache"
 	"banners/internal/csvload"
 	"banners/internal/httpapi"
 	"banners/internal/images"
@@ -33,24 +32,17 @@ func loadSample() (*memory.Store, error) {
 	return memory.New(campaigns), nil
 }
 
-// localConfig wires the local server the way functions/api does: the API
-// on the in-memory store behind the cache, placeholder images and the
+// localConfig wires the local server the way functions/api does around
+// store (the sample behind the cache, in a run): placeholder images and the
 // embedded site. Access log lines go to accessLog; nil turns the access log
 // off.
-func localConfig(store *memory.Store, accessLog io.Writer) server.Config {
+func localConfig(store httpapi.Store, accessLog io.Writer) server.Config {
 	log := slog.New(slog.DiscardHandler)
 	if accessLog != nil {
 		log = slog.New(slog.NewJSONHandler(accessLog, nil))
 	}
-	var served httpapi.Store = store
-	if c, err := cache.New(store, cache.Config{Logger: log}); err == nil {
-		served = c
-	} else {
-		// The zero config is valid; a failure here is a bug, loud in the log.
-		log.Error("cache off", "err", err)
-	}
 	return server.Config{
-		API:    httpapi.New(served, httpapi.Options{Logger: log}),
+		API:    httpapi.New(store, httpapi.Options{Logger: log}),
 		Images: images.Placeholders{},
 		Site:   site.FS,
 		Logger: log,

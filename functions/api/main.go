@@ -35,7 +35,6 @@ import (
 
 	"banners/internal/cache"
 	"banners/internal/csvload"
-	"banners/internal/httpapi"
 	"banners/internal/images"
 	"banners/internal/memory"
 	"banners/internal/sample"
@@ -182,5 +181,3 @@ func loadStore(dir string, log *slog.Logger) (*memory.Store, error) {
 		"campaign_quarters", store.Len(), "duration", time.Since(start))
 	return store, nil
 }
-
-var _ http.Handler = (*httpapi.Handler)(nil)
