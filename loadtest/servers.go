@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"banners/internal/banner"
 	"banners/internal/csvload"
 	"banners/internal/httpapi"
 	"banners/internal/images"
@@ -36,7 +37,7 @@ func loadSample() (*memory.Store, error) {
 // store (the sample behind the cache, in a run): placeholder images and the
 // embedded site. Access log lines go to accessLog; nil turns the access log
 // off.
-func localConfig(store httpapi.Store, accessLog io.Writer) server.Config {
+func localConfig(store banner.Store, accessLog io.Writer) server.Config {
 	log := slog.New(slog.DiscardHandler)
 	if accessLog != nil {
 		log = slog.New(slog.NewJSONHandler(accessLog, nil))

@@ -33,7 +33,7 @@ import (
 
 // counting counts the reads that reach the store behind the cache.
 type counting struct {
-	next  httpapi.Store
+	next  banner.Store
 	reads atomic.Int64
 }
 

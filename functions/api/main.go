@@ -33,6 +33,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/csvload"
 	"banners/internal/images"
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return err
 	}
-	var store cache.Store
+	var store banner.Store
 	if *table != "" {
 		s, err := newDynamoStore(ctx, *table, traced)
 		if err != nil {

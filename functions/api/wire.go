@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"banners/internal/apigw"
+	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/dynamo"
 	"banners/internal/httpapi"
@@ -38,7 +39,7 @@ type apiConfig struct {
 
 // newAPI builds the one API handler over store: the cache in front of the
 // store, traced when cfg.Traced. The caller closes the cache.
-func newAPI(store cache.Store, cfg apiConfig) (*httpapi.Handler, *cache.Cache, error) {
+func newAPI(store banner.Store, cfg apiConfig) (*httpapi.Handler, *cache.Cache, error) {
 	cc := cfg.Cache
 	cc.Logger = cfg.Logger
 	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger}
@@ -50,7 +51,7 @@ func newAPI(store cache.Store, cfg apiConfig) (*httpapi.Handler, *cache.Cache, e
 	if err != nil {
 		return nil, nil, err
 	}
-	var served httpapi.Store = c
+	var served banner.Store = c
 	if cfg.Traced {
 		served = tracing.WrapStore("cache", c)
 	}
@@ -95,9 +96,9 @@ func readLambdaEnv(getenv func(string) string) (lambdaEnv, error) {
 		return env, errors.New("TABLE_NAME is not set")
 	}
 	if s := getenv("CACHE_TTL"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return env, fmt.Errorf("CACHE_TTL %q: want a positive Go duration such as 60s", s)
+		d, err := cache.ParseTTL(s)
+		if err != nil {
+			return env, fmt.Errorf("CACHE_TTL: %w", err)
 		}
 		env.CacheTTL = d
 	}

@@ -7,9 +7,25 @@
 package banner
 
 import (
+	"context"
 	"errors"
 	"time"
 )
+
+// Store gives the read model of one campaign in one quarter. The in-memory
+// store, the DynamoDB store, the cache and the tracing wrapper are Stores,
+// and the HTTP API serves from one.
+//
+// Campaign returns a non-nil read model and a nil error, or:
+//   - an error matching ErrNotFound when the campaign has no banners in
+//     that quarter (an answer, not a failure: it may be cached);
+//   - an error matching ErrUnavailable when the store cannot answer for
+//     now (the caller may retry later);
+//   - ctx.Err() when ctx is done first;
+//   - any other error for a failure that is not the caller's to fix.
+type Store interface {
+	Campaign(ctx context.Context, k Key) (*Campaign, error)
+}
 
 // Errors returned by stores and rules. The HTTP edge maps them to status codes.
 var (
@@ -84,3 +100,24 @@ const (
 	// that many banners converted.
 	MinBanners = 5
 )
+
+// MaxIDDigits is the most decimal digits an ID may have: every ID below
+// 10^18 fits an int64.
+const MaxIDDigits = 18
+
+// ParseID parses a campaign, banner, click or conversion ID: a positive
+// decimal of at most MaxIDDigits digits, digits only. It does not allocate.
+func ParseID[T string | []byte](s T) (int64, bool) {
+	if len(s) == 0 || len(s) > MaxIDDigits {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n > 0
+}

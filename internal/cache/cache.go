@@ -23,13 +23,6 @@ import (
 	"banners/internal/banner"
 )
 
-// Store gives the read model of one campaign in one quarter. It returns
-// banner.ErrNotFound when the campaign has no banners then; any other error
-// means it could not answer.
-type Store interface {
-	Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error)
-}
-
 // Outcomes of a lookup, passed to Config.Annotate under the key "cache".
 const (
 	// Hit means a fresh entry (read model or "not found") answered.
@@ -81,6 +74,17 @@ type Config struct {
 	Annotate func(ctx context.Context, key string, value any)
 }
 
+// ParseTTL parses a TTL setting (CACHE_TTL, -cache-ttl, the CDK app's
+// cacheTtl) as a Go duration, such as "60s" or "15m". Every place that takes
+// a TTL validates it here, so one that deploys is one that starts.
+func ParseTTL(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("cache TTL %q: want a positive Go duration such as 60s", s)
+	}
+	return d, nil
+}
+
 // entry is what ristretto holds for a key. It is never modified once set.
 type entry struct {
 	key banner.Key
@@ -97,14 +101,14 @@ type entry struct {
 // Cache is a Store that answers from memory and falls back to the store it
 // wraps. It is safe for concurrent use. Create it with New.
 type Cache struct {
-	next   Store
+	next   banner.Store
 	cache  *ristretto.Cache[uint64, *entry]
 	flight singleflight.Group
 	cfg    Config
 }
 
 // New returns a Cache in front of next.
-func New(next Store, cfg Config) (*Cache, error) {
+func New(next banner.Store, cfg Config) (*Cache, error) {
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}

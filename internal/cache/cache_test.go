@@ -91,7 +91,7 @@ func (o *outcomes) annotate(_ context.Context, key string, value any) {
 	}
 }
 
-func newCache(t testing.TB, s cache.Store, cfg cache.Config) *cache.Cache {
+func newCache(t testing.TB, s banner.Store, cfg cache.Config) *cache.Cache {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -236,8 +236,8 @@ func (l *Quarter) row(stats *FileStats, k Kind, name string, line int, row []byt
 		l.reject(stats, name, line, WrongColumns, row)
 		return
 	}
-	a, ok1 := parseID(f[0])
-	b, ok2 := parseID(f[1])
+	a, ok1 := banner.ParseID(f[0])
+	b, ok2 := banner.ParseID(f[1])
 	if !ok1 || !ok2 {
 		l.reject(stats, name, line, BadID, row)
 		return
@@ -246,7 +246,7 @@ func (l *Quarter) row(stats *FileStats, k Kind, name string, line int, row []byt
 	case Impressions:
 		l.tally(b).Banners[a] = struct{}{}
 	case Clicks:
-		c, ok := parseID(f[2])
+		c, ok := banner.ParseID(f[2])
 		if !ok {
 			l.reject(stats, name, line, BadID, row)
 			return
@@ -357,21 +357,6 @@ func split(row []byte, f *[3][]byte) int {
 		}
 		row = row[i+1:]
 	}
-}
-
-// parseID parses a positive decimal int64 without allocating.
-func parseID(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, n > 0
 }
 
 // parseRevenue parses a revenue into millionths of the currency unit.

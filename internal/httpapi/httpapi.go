@@ -22,13 +22,6 @@ import (
 	"banners/internal/banner"
 )
 
-// Store gives the read model of one campaign in one quarter. It returns
-// banner.ErrNotFound when the campaign has no banners then, and
-// banner.ErrUnavailable when it cannot answer for now.
-type Store interface {
-	Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error)
-}
-
 // CookieName is the cookie that remembers the last banner served.
 const CookieName = "banner_last"
 
@@ -54,7 +47,7 @@ type Options struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	store      Store
+	store      banner.Store
 	imageBase  string // JSON-escaped once
 	location   string // as given, for Location headers
 	cookieTail string // "; Path=/; Max-Age=...; HttpOnly; SameSite=Lax"
@@ -65,7 +58,7 @@ type Handler struct {
 }
 
 // New returns a Handler serving banners from store.
-func New(store Store, opts Options) *Handler {
+func New(store banner.Store, opts Options) *Handler {
 	if opts.ImageBaseURL == "" {
 		opts.ImageBaseURL = "/images/"
 	}
@@ -132,7 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(cutString(r.Method, 32))+" not allowed, use GET")
 		return
 	}
-	id, ok := parseID(rest)
+	id, ok := banner.ParseID(rest)
 	if !ok {
 		h.error(w, http.StatusBadRequest, "campaign_id must be a positive integer below 10^18")
 		return
@@ -273,22 +266,6 @@ func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
 	w.Write(b) //nolint:errcheck // the client went away; nothing to do
 }
 
-// parseID parses a positive decimal below 10^18, digits only.
-func parseID(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, n > 0
-}
-
 // quarter finds the quarter parameter in a raw query: 0 when absent, false
 // when present but not 1 to 4 (or given twice with different values).
 func quarter(raw string) (banner.Quarter, bool) {
@@ -330,7 +307,7 @@ func lastBanner(r *http.Request) int64 {
 			part, line, _ = strings.Cut(line, ";")
 			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if ok && name == CookieName {
-				id, _ := parseID(strings.Trim(value, `"`))
+				id, _ := banner.ParseID(strings.Trim(value, `"`))
 				return id
 			}
 		}

@@ -61,7 +61,7 @@ func store() *memory.Store {
 // at17 is a time in quarter 2 (minute 17).
 func at17() time.Time { return time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC) }
 
-func newHandler(s httpapi.Store) *httpapi.Handler {
+func newHandler(s banner.Store) *httpapi.Handler {
 	return httpapi.New(s, httpapi.Options{Now: at17, Logger: slog.New(slog.DiscardHandler)})
 }
 

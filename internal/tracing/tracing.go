@@ -144,22 +144,16 @@ func Annotate(ctx context.Context, key string, value any) {
 	}
 }
 
-// Store gives the read model of one campaign in one quarter; the cache and
-// the DynamoDB store are Stores.
-type Store interface {
-	Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error)
-}
-
 // StoreTracer runs every lookup of a Store in its own subsegment. Create
 // it with WrapStore.
 type StoreTracer struct {
 	name string
-	next Store
+	next banner.Store
 }
 
 // WrapStore returns a Store that traces each lookup of next in a
 // subsegment named name.
-func WrapStore(name string, next Store) *StoreTracer {
+func WrapStore(name string, next banner.Store) *StoreTracer {
 	return &StoreTracer{name: name, next: next}
 }
 
