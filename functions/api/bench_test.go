@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/apigw"
+	"banners/internal/app"
 	"banners/internal/httpapi"
 	"banners/internal/memory"
 	"banners/internal/tracing"
@@ -27,14 +28,14 @@ func benchAPI(b *testing.B, uncached, traced bool) http.Handler {
 	if uncached {
 		return httpapi.New(store, httpapi.Options{Now: at17, Logger: log})
 	}
-	api, c, err := newAPI(store, apiConfig{Traced: traced, Now: at17, Logger: log})
+	api, err := app.New(store, app.Config{Traced: traced, Now: at17, Logger: log})
 	require.NoError(b, err)
-	b.Cleanup(c.Close)
+	b.Cleanup(api.Close)
 	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/10/banners", nil))
+	api.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/10/banners", nil))
 	require.Equal(b, 200, rec.Code)
-	c.Wait()
-	return api
+	api.Cache.Wait()
+	return api.Handler
 }
 
 // BenchmarkHandler serves GET /api/campaigns/10/banners through
@@ -70,7 +71,7 @@ func BenchmarkLambda(b *testing.B) {
 		header string
 	}{{"no trace header", ""}, {"unsampled trace header", "Root=1-6745a0c2-3f0e1d2c4b5a69788796a5b4;Parent=53995c3f42cd8ad8;Sampled=0"}} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := apigw.New(tracing.LambdaHandler(segmentName, benchAPI(b, false, true)))
+			h := apigw.New(tracing.LambdaHandler(app.SegmentName, benchAPI(b, false, true)))
 			ctx := context.Background()
 			if bc.header != "" {
 				//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads

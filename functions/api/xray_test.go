@@ -15,14 +15,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/apigw"
+	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/testkit"
 	"banners/internal/tracing"
 	"banners/internal/tracing/tracingtest"
 )
@@ -56,32 +59,12 @@ func loadDataset(t testing.TB, srv *dynamotest.Server) string {
 	return table
 }
 
-// clock is a settable time source, starting in quarter 2.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // tracedStack is the traced serving stack over DynamoDB on dynalite, with
 // a switch that makes GetItem fail.
 type tracedStack struct {
 	api   http.Handler
 	cache *cache.Cache
-	clock *clock
+	clock *testkit.Clock
 	down  *atomic.Bool
 }
 
@@ -95,16 +78,17 @@ func newTracedStack(t *testing.T, srv *dynamotest.Server, table string) tracedSt
 		}
 		return nil
 	}}
-	clk := newClock()
-	api, c, err := newAPI(dynamoStore(cfg, table, true), apiConfig{
+	tracing.AWS(&cfg)
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)) // quarter 2
+	api, err := app.New(dynamo.New(dynamodb.NewFromConfig(cfg), table), app.Config{
 		Cache:  cache.Config{Now: clk.Now, ReadTimeout: 500 * time.Millisecond},
 		Traced: true,
 		Now:    clk.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return tracedStack{api: api, cache: c, clock: clk, down: down}
+	t.Cleanup(api.Close)
+	return tracedStack{api: api.Handler, cache: api.Cache, clock: clk, down: down}
 }
 
 // traceCase is one request of the X-Ray tests and what its segment must
@@ -130,7 +114,7 @@ var traceCases = []traceCase{
 // checkSegment asserts what the request (sub)segment seg shows for tc.
 func checkSegment(t *testing.T, tc traceCase, seg tracingtest.Segment) {
 	t.Helper()
-	require.Equal(t, segmentName, seg.Name)
+	require.Equal(t, app.SegmentName, seg.Name)
 	require.Equal(t, tc.wantAnnotations, seg.Annotations)
 	require.Equal(t, tc.wantStatus, seg.HTTP.Response.Status)
 	require.Equal(t, tc.wantFault, seg.Fault)
@@ -153,7 +137,7 @@ func TestXRayLocal(t *testing.T) {
 	daemon := tracingtest.Start(t)
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	st := newTracedStack(t, srv, loadDataset(t, srv))
-	ts := httptest.NewServer(tracing.Handler(segmentName, st.api))
+	ts := httptest.NewServer(tracing.Handler(app.SegmentName, st.api))
 	defer ts.Close()
 
 	for _, tc := range traceCases {
@@ -182,7 +166,7 @@ func TestXRayLambda(t *testing.T) {
 	daemon := tracingtest.Start(t)
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	st := newTracedStack(t, srv, loadDataset(t, srv))
-	h := apigw.New(tracing.LambdaHandler(segmentName, st.api))
+	h := apigw.New(tracing.LambdaHandler(app.SegmentName, st.api))
 	ev := readEvent(t, "get-banners.json")
 
 	const root, parent = "1-6745a0c2-3f0e1d2c4b5a69788796a5b4", "53995c3f42cd8ad8"
@@ -218,7 +202,7 @@ func TestLambdaWithoutTraceHeaderIsSilent(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	st := newTracedStack(t, srv, loadDataset(t, srv))
-	h := apigw.New(tracing.LambdaHandler(segmentName, st.api))
+	h := apigw.New(tracing.LambdaHandler(app.SegmentName, st.api))
 
 	resp, err := h.Handle(context.Background(), readEvent(t, "get-banners.json"))
 	require.NoError(t, err)

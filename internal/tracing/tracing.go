@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
 	"github.com/aws/aws-xray-sdk-go/strategy/ctxmissing"
 	"github.com/aws/aws-xray-sdk-go/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/xray"
@@ -142,6 +144,12 @@ func Annotate(ctx context.Context, key string, value any) {
 	if cur != nil && cur != req {
 		cur.AddAnnotation(key, value) //nolint:errcheck // only bad value types fail
 	}
+}
+
+// AWS traces every call of the AWS SDK clients made from cfg in its own
+// subsegment (named after the service, such as "DynamoDB").
+func AWS(cfg *aws.Config) {
+	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
 }
 
 // StoreTracer runs every lookup of a Store in its own subsegment. Create
