@@ -2,12 +2,14 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
 
+	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/httpapi"
 	"banners/internal/memory"
@@ -27,7 +29,7 @@ var (
 func warmStore(b *testing.B) *memory.Store {
 	benchStoreOnce.Do(func() {
 		var err error
-		if benchStore, err = loadSample(); err != nil {
+		if benchStore, err = app.LoadCSV("", slog.New(slog.DiscardHandler)); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -41,6 +43,22 @@ type sink struct{ h http.Header }
 func (s *sink) Header() http.Header         { return s.h }
 func (s *sink) Write(p []byte) (int, error) { return len(p), nil }
 func (s *sink) WriteHeader(int)             {}
+
+// localHandler is the local server's handler as functions/api wires it
+// (the cache in front of the warm store), with its access log written to
+// accessLog, or off when accessLog is nil.
+func localHandler(b *testing.B, accessLog io.Writer) http.Handler {
+	log := slog.New(slog.DiscardHandler)
+	if accessLog != nil {
+		log = slog.New(slog.NewJSONHandler(accessLog, nil))
+	}
+	cfg, api, err := app.NewLocal(b.Context(), app.Local{Store: warmStore(b)}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(api.Close)
+	return server.Handler(cfg)
+}
 
 // serve runs h on each request in turn, as the server would.
 func serve(b *testing.B, h http.Handler, reqs []*http.Request) {
@@ -90,13 +108,12 @@ func BenchmarkAPI(b *testing.B) {
 	b.Run("redirect", func(b *testing.B) { serve(b, h, requests(redirectPath, "banner_last=12345", nil)) })
 }
 
-// BenchmarkServerHandler adds the local server's mux and access log (JSON
-// lines, written to io.Discard) in front of the API.
+// BenchmarkServerHandler adds the cache and the local server's mux and
+// access log (JSON lines, written to io.Discard) in front of the API.
 func BenchmarkServerHandler(b *testing.B) {
-	store := warmStore(b)
 	reqs := requests(jsonPath, "banner_last=12345", nil)
-	b.Run("log-on", func(b *testing.B) { serve(b, server.Handler(localConfig(store, io.Discard)), reqs) })
-	b.Run("log-off", func(b *testing.B) { serve(b, server.Handler(localConfig(store, nil)), reqs) })
+	b.Run("log-on", func(b *testing.B) { serve(b, localHandler(b, io.Discard), reqs) })
+	b.Run("log-off", func(b *testing.B) { serve(b, localHandler(b, nil), reqs) })
 }
 
 // BenchmarkSelect is the selection and shuffle on the warm store's read
@@ -128,7 +145,7 @@ func BenchmarkLoopback(b *testing.B) {
 		log  io.Writer
 	}{{"log-off", nil}, {"log-on", io.Discard}} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := httptest.NewServer(server.Handler(localConfig(warmStore(b), bc.log)))
+			srv := httptest.NewServer(localHandler(b, bc.log))
 			defer srv.Close()
 			client := srv.Client()
 			b.ReportAllocs()

@@ -6,49 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"time"
 
-	"banners/internal/banner"
-	"banners/internal/csvload"
-	"banners/internal/httpapi"
-	"banners/internal/images"
-	"banners/internal/memory"
-	"banners/internal/sample"
 	"banners/internal/server"
-	"banners/site"
 )
-
-// loadSample reads the built-in sample data into memory, as the local
-// server does without -data.
-func loadSample() (*memory.Store, error) {
-	campaigns, _, err := csvload.LoadFS(sample.FS(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("load sample data: %w", err)
-	}
-	return memory.New(campaigns), nil
-}
-
-// localConfig wires the local server the way functions/api does around
-// store (the sample behind the cache, in a run): placeholder images and the
-// embedded site. Access log lines go to accessLog; nil turns the access log
-// off.
-func localConfig(store banner.Store, accessLog io.Writer) server.Config {
-	log := slog.New(slog.DiscardHandler)
-	if accessLog != nil {
-		log = slog.New(slog.NewJSONHandler(accessLog, nil))
-	}
-	return server.Config{
-		API:    httpapi.New(store, httpapi.Options{Logger: log}),
-		Images: images.Placeholders{},
-		Site:   site.FS,
-		Logger: log,
-	}
-}
 
 // running is a server started in-process on a free loopback port.
 type running struct {
@@ -126,6 +92,42 @@ func startBaseline(c canned) (*running, error) {
 			return err
 		},
 	}, nil
+}
+
+// cannedFromTarget builds the baseline's answer from our handler when it
+// runs in-process, else from the target's answers.
+func cannedFromTarget(ctx context.Context, api http.Handler, url string, keys []key) (canned, error) {
+	if api == nil {
+		api = proxyHandler(ctx, url)
+	}
+	return cannedAnswer(api, keys)
+}
+
+// proxyHandler forwards a request to base and copies the answer back, so
+// cannedAnswer can read a remote target like a local handler.
+func proxyHandler(ctx context.Context, base string) http.Handler {
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+r.URL.RequestURI(), nil)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body) //nolint:errcheck // the recorder never fails
+	})
 }
 
 // canned is a real answer of median size, replayed by the baseline.

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("-cache-ttl: %w", err)
 	}
-	l.CacheTTL = ttl
+	l.Cache.TTL = ttl
 	// X-Ray only with a daemon to send to; the SDK stays quiet otherwise.
 	l.Traced = os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != ""
 

@@ -98,9 +98,8 @@ type Local struct {
 	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv. Default: the
 	// built-in sample data.
 	DataDir string
-	// CacheTTL is how long a campaign is served from memory. Default
-	// cache.DefaultTTL.
-	CacheTTL time.Duration
+	// Cache tunes the cache; the -cache-ttl flag sets its TTL.
+	Cache cache.Config
 	// ImagesDir is a folder of image_<id>.png files. Default: generated
 	// placeholders.
 	ImagesDir string
@@ -138,7 +137,7 @@ func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *A
 		}
 		store = s
 	}
-	api, err := New(store, Config{Cache: cache.Config{TTL: l.CacheTTL}, Traced: l.Traced, Logger: log})
+	api, err := New(store, Config{Cache: l.Cache, Traced: l.Traced, Logger: log})
 	if err != nil {
 		return server.Config{}, nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -80,8 +79,9 @@ type Daemon struct {
 var header = []byte(`{"format": "json", "version": 1}` + "\n")
 
 // Start listens on a free loopback UDP port and configures the SDK, with
-// tracing.Configure, to send there and to sample every request. It stops
-// listening when t ends.
+// tracing.Configure, to send there, to sample every request and to log to
+// t. When t ends it stops listening and puts the SDK back as a process
+// starts: default daemon address and sampling, logging to slog.Default().
 func Start(t testing.TB) *Daemon {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -89,12 +89,22 @@ func Start(t testing.TB) *Daemon {
 		t.Fatalf("listen for X-Ray segments: %v", err)
 	}
 	d := &Daemon{conn: conn, segs: make(chan Segment, 100), seen: map[string]bool{}}
-	go d.read(t)
-	t.Cleanup(func() { conn.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.read(t)
+	}()
+	t.Cleanup(func() {
+		conn.Close()
+		<-done
+		if err := tracing.Configure(tracing.Config{}); err != nil {
+			t.Errorf("reset X-Ray: %v", err)
+		}
+	})
 	err = tracing.Configure(tracing.Config{
 		DaemonAddr: conn.LocalAddr().String(),
 		Sampling:   SampleAll(),
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
 	if err != nil {
 		t.Fatalf("configure X-Ray: %v", err)
@@ -124,7 +134,11 @@ func (d *Daemon) read(t testing.TB) {
 			continue
 		}
 		s.JSON = append(json.RawMessage(nil), doc...)
-		d.segs <- s
+		select {
+		case d.segs <- s:
+		default:
+			t.Errorf("X-Ray segment dropped: more than %d unread", cap(d.segs))
+		}
 	}
 }
 
