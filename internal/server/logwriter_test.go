@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,28 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/server"
+	"banners/internal/testkit"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogWriter(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.Buffer
 	lw := server.NewLogWriter(&out, 20*time.Millisecond)
 
 	// Lines are held back, then flushed by the ticker.
