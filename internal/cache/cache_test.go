@@ -168,28 +168,33 @@ func TestLookups(t *testing.T) {
 func TestConcurrentMissesReadOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStore()
-		s.gate = make(chan struct{})
 		c := newCache(t, s, cache.Config{})
-
-		const n = 100
-		var done sync.WaitGroup
-		got := make([]*banner.Campaign, n)
-		errs := make([]error, n)
-		for i := range n {
-			done.Go(func() {
-				got[i], errs[i] = c.Campaign(context.Background(), warm)
-			})
-		}
-		synctest.Wait() // every caller is in the store's read or waiting on it
-		close(s.gate)
-		done.Wait()
-
+		lookUpTogether(t, c, s, 100)
 		require.Equal(t, int64(1), s.reads.Load())
-		for i := range n {
-			require.NoError(t, errs[i])
-			require.Same(t, s.campaigns[warm], got[i])
-		}
 	})
+}
+
+// lookUpTogether looks warm up from n goroutines at once, inside a
+// synctest bubble: the store holds its read until every caller is in it or
+// waiting on it. Every caller must get warm's read model.
+func lookUpTogether(t *testing.T, c *cache.Cache, s *fakeStore, n int) {
+	t.Helper()
+	s.gate = make(chan struct{})
+	var done sync.WaitGroup
+	got := make([]*banner.Campaign, n)
+	errs := make([]error, n)
+	for i := range n {
+		done.Go(func() {
+			got[i], errs[i] = c.Campaign(context.Background(), warm)
+		})
+	}
+	synctest.Wait()
+	close(s.gate)
+	done.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Same(t, s.campaigns[warm], got[i])
+	}
 }
 
 // TestConcurrentStaleServesLogOnce: callers that share a failed read of a
@@ -209,25 +214,7 @@ func TestConcurrentStaleServesLogOnce(t *testing.T) {
 		c.Wait()
 		time.Sleep(2 * time.Minute) // fake time: past the TTL, within the stale window
 		s.down.Store(true)
-		s.gate = make(chan struct{})
-
-		const n = 50
-		var done sync.WaitGroup
-		got := make([]*banner.Campaign, n)
-		errs := make([]error, n)
-		for i := range n {
-			done.Go(func() {
-				got[i], errs[i] = c.Campaign(context.Background(), warm)
-			})
-		}
-		synctest.Wait()
-		close(s.gate)
-		done.Wait()
-
-		for i := range n {
-			require.NoError(t, errs[i])
-			require.Same(t, s.campaigns[warm], got[i])
-		}
+		lookUpTogether(t, c, s, 50)
 		require.Equal(t, int64(2), s.reads.Load(), "one read to warm, one shared failed read")
 		require.Equal(t, 1, strings.Count(log.String(), "serving stale"), log.String())
 		require.Equal(t, cache.Stale, o.last)
