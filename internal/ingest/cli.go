@@ -38,18 +38,11 @@ func (s *Summary) String() string {
 	var b strings.Builder
 	b.WriteString(s.Report.String())
 	for _, q := range s.Quarters {
-		fmt.Fprintf(&b, "quarter %d: %d items put, %d deleted, unchanged %t, %d batches, %d retries, %.0f WCU\n",
-			q.Quarter, q.Put, q.Deleted, q.Unchanged, q.Batches, q.Retries, q.WCU)
+		fmt.Fprintf(&b, "quarter %d: %d items put, %d deleted, unchanged %t, %d batches, %d retries\n",
+			q.Quarter, q.Put, q.Deleted, q.Unchanged, q.Batches, q.Retries)
 	}
-	how := "reported by the server"
-	switch {
-	case s.Total.EstimatedWCU == s.Total.WCU && s.Total.WCU > 0:
-		how = "estimated from item sizes: the server reported none"
-	case s.Total.EstimatedWCU > 0:
-		how = fmt.Sprintf("%.0f of them estimated from item sizes", s.Total.EstimatedWCU)
-	}
-	fmt.Fprintf(&b, "items written: %d put, %d deleted (%d bytes); %.0f WCU (%s); elapsed %s\n",
-		s.Total.Put, s.Total.Deleted, s.Total.Bytes, s.Total.WCU, how, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "items written: %d put, %d deleted; elapsed %s\n",
+		s.Total.Put, s.Total.Deleted, s.Elapsed.Round(time.Millisecond))
 	return b.String()
 }
 

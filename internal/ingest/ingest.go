@@ -84,7 +84,7 @@ func put(ctx context.Context, w quarterWriter, log *slog.Logger, q banner.Quarte
 		}
 		log.Info("quarter written", "quarter", int(q), "campaigns", len(campaigns),
 			"put", st.Put, "deleted", st.Deleted, "unchanged", st.Unchanged,
-			"batches", st.Batches, "retries", st.Retries, "wcu", st.WCU, "estimated_wcu", st.EstimatedWCU,
+			"batches", st.Batches, "retries", st.Retries,
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	})
