@@ -9,16 +9,34 @@ export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test build synth lint audit fuzz soak bench load clean
+.PHONY: run test deps chromium moto build synth lint audit fuzz soak bench load clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
 	$(GO) run ./functions/api
 
-## test: lint, audit, every test under the race detector (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
-test: lint audit
+## test: install what the tests need, then lint, audit, every test under the race detector (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
+test: deps lint audit
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) synth
+
+## deps: what the tests need beyond Go: npm packages (dynalite, the CDK CLI), Chromium, moto
+deps: node_modules chromium moto
+
+# Chromium for the browser test: Debian's package, installed when missing
+# and the package manager can be used (root, or sudo without a password).
+chromium:
+	@command -v chromium >/dev/null && exit 0; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make test needs Chromium: install the package 'chromium' (Debian/Ubuntu: apt-get install chromium)" >&2; exit 1; fi; \
+	echo "installing Debian's chromium package for the browser test"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# moto_server, the second DynamoDB-compatible server of the tests.
+moto:
+	@python3 -c 'import moto.server' 2>/dev/null || { echo "make test needs moto for Python 3: pip install 'moto[server]'" >&2; exit 1; }
 
 ## build: both Lambdas for linux/arm64, and the placeholder images, into build/
 build:

@@ -183,7 +183,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	}
 
 	ch := c.flight.DoChan(strconv.FormatUint(pk, 36), func() (any, error) {
-		return c.load(ctx, k, pk)
+		return c.load(ctx, k, pk, old)
 	})
 	var res singleflight.Result
 	select {
@@ -191,25 +191,29 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if res.Err == nil {
+	if res.Err != nil {
 		c.annotate(ctx, Miss)
-		return res.Val.(*entry).answer()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %w", banner.ErrUnavailable, res.Err)
 	}
-	if old != nil && !old.notFound && now < old.stale {
+	e := res.Val.(*entry)
+	if e.degraded {
 		c.annotate(ctx, Stale)
-		c.serveStale(ctx, pk, old, now, res.Err)
-		return old.c, nil
+		return e.c, nil
 	}
 	c.annotate(ctx, Miss)
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, fmt.Errorf("%w: %w", banner.ErrUnavailable, res.Err)
+	return e.answer()
 }
 
 // load reads k from the store, bounded by ReadTimeout and detached from the
-// cancellation of ctx (other callers may share the read), and caches it.
-func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64) (*entry, error) {
+// cancellation of ctx (other callers share the read), and caches it. When
+// the store fails and old is within its stale window, it logs that once
+// and caches old, marked degraded, for RetryInterval: every caller sharing
+// the read, and those that come within RetryInterval, get old as a stale
+// serve.
+func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry) (*entry, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ReadTimeout)
 	defer cancel()
 	camp, err := c.next.Campaign(rctx, k)
@@ -228,22 +232,17 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64) (*entry, erro
 			c.cache.SetWithTTL(pk, e, entrySize, c.cfg.NotFoundTTL)
 		}
 		return e, nil
+	case old != nil && !old.notFound && now.UnixNano() < old.stale:
+		c.cfg.Logger.WarnContext(ctx, "store failed, serving stale banners",
+			"campaign_id", old.key.CampaignID, "quarter", int(old.key.Quarter),
+			"age", now.Sub(time.Unix(0, old.fresh))+c.cfg.TTL, "err", err)
+		d := *old
+		d.degraded = true
+		d.fresh = min(now.Add(c.cfg.RetryInterval).UnixNano(), old.stale)
+		c.cache.SetWithTTL(pk, &d, Cost(old.c), time.Duration(d.stale-now.UnixNano()))
+		return &d, nil
 	default:
 		return nil, err
-	}
-}
-
-// serveStale logs a stale serve and keeps serving old, without asking the
-// store, for RetryInterval.
-func (c *Cache) serveStale(ctx context.Context, pk uint64, old *entry, now int64, err error) {
-	c.cfg.Logger.WarnContext(ctx, "store failed, serving stale banners",
-		"campaign_id", old.key.CampaignID, "quarter", int(old.key.Quarter),
-		"age", time.Duration(now-old.fresh)+c.cfg.TTL, "err", err)
-	d := *old
-	d.degraded = true
-	d.fresh = min(now+int64(c.cfg.RetryInterval), old.stale)
-	if ttl := time.Duration(d.stale - now); ttl > 0 {
-		c.cache.SetWithTTL(pk, &d, Cost(old.c), ttl)
 	}
 }
 

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -16,6 +19,7 @@ import (
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/httpapi"
+	"banners/internal/testkit"
 )
 
 // fakeStore serves campaigns from a map and counts its reads. While down is
@@ -57,24 +61,6 @@ func newStore() *fakeStore {
 	return &fakeStore{campaigns: map[banner.Key]*banner.Campaign{
 		warm: {Key: warm, Converting: 1, Earners: []banner.Earner{{BannerID: 101, Revenue: 5}}},
 	}}
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // outcomes records the "cache" annotations.
@@ -157,7 +143,7 @@ func TestLookups(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore()
-			clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+			clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC))
 			var o outcomes
 			c := newCache(t, s, cache.Config{Now: clk.Now, Annotate: o.annotate})
 			for i, st := range tt.steps {
@@ -180,31 +166,72 @@ func TestLookups(t *testing.T) {
 }
 
 func TestConcurrentMissesReadOnce(t *testing.T) {
-	s := newStore()
-	s.gate = make(chan struct{})
-	c := newCache(t, s, cache.Config{})
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore()
+		s.gate = make(chan struct{})
+		c := newCache(t, s, cache.Config{})
 
-	const n = 100
-	var started, done sync.WaitGroup
-	started.Add(n)
-	got := make([]*banner.Campaign, n)
-	errs := make([]error, n)
-	for i := range n {
-		done.Go(func() {
-			started.Done()
-			got[i], errs[i] = c.Campaign(context.Background(), warm)
+		const n = 100
+		var done sync.WaitGroup
+		got := make([]*banner.Campaign, n)
+		errs := make([]error, n)
+		for i := range n {
+			done.Go(func() {
+				got[i], errs[i] = c.Campaign(context.Background(), warm)
+			})
+		}
+		synctest.Wait() // every caller is in the store's read or waiting on it
+		close(s.gate)
+		done.Wait()
+
+		require.Equal(t, int64(1), s.reads.Load())
+		for i := range n {
+			require.NoError(t, errs[i])
+			require.Same(t, s.campaigns[warm], got[i])
+		}
+	})
+}
+
+// TestConcurrentStaleServesLogOnce: callers that share a failed read of a
+// stale key get the stale entry; the failure is logged and cached once.
+func TestConcurrentStaleServesLogOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore()
+		var log testkit.Buffer
+		o := &outcomes{}
+		c := newCache(t, s, cache.Config{
+			TTL:      time.Minute,
+			Logger:   slog.New(slog.NewTextHandler(&log, nil)),
+			Annotate: o.annotate,
 		})
-	}
-	started.Wait()
-	time.Sleep(50 * time.Millisecond) // let every goroutine join the read
-	close(s.gate)
-	done.Wait()
+		_, err := c.Campaign(context.Background(), warm)
+		require.NoError(t, err)
+		c.Wait()
+		time.Sleep(2 * time.Minute) // fake time: past the TTL, within the stale window
+		s.down.Store(true)
+		s.gate = make(chan struct{})
 
-	require.Equal(t, int64(1), s.reads.Load())
-	for i := range n {
-		require.NoError(t, errs[i])
-		require.Same(t, s.campaigns[warm], got[i])
-	}
+		const n = 50
+		var done sync.WaitGroup
+		got := make([]*banner.Campaign, n)
+		errs := make([]error, n)
+		for i := range n {
+			done.Go(func() {
+				got[i], errs[i] = c.Campaign(context.Background(), warm)
+			})
+		}
+		synctest.Wait()
+		close(s.gate)
+		done.Wait()
+
+		for i := range n {
+			require.NoError(t, errs[i])
+			require.Same(t, s.campaigns[warm], got[i])
+		}
+		require.Equal(t, int64(2), s.reads.Load(), "one read to warm, one shared failed read")
+		require.Equal(t, 1, strings.Count(log.String(), "serving stale"), log.String())
+		require.Equal(t, cache.Stale, o.last)
+	})
 }
 
 // slowStore answers after its context is done.
@@ -225,27 +252,28 @@ func TestReadTimeout(t *testing.T) {
 }
 
 func TestCanceledCallerDoesNotCancelSharedRead(t *testing.T) {
-	s := newStore()
-	s.gate = make(chan struct{})
-	c := newCache(t, s, cache.Config{})
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore()
+		s.gate = make(chan struct{})
+		c := newCache(t, s, cache.Config{})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Campaign(ctx, warm)
-		errc <- err
-	}()
-	for s.reads.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	require.ErrorIs(t, <-errc, context.Canceled)
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Campaign(ctx, warm)
+			errc <- err
+		}()
+		synctest.Wait() // the read is waiting on the gate
+		cancel()
+		require.ErrorIs(t, <-errc, context.Canceled)
 
-	// The read goes on for the others and fills the cache.
-	close(s.gate)
-	got, err := c.Campaign(context.Background(), warm)
-	require.NoError(t, err)
-	require.Equal(t, s.campaigns[warm], got)
+		// The read goes on for the others and fills the cache.
+		close(s.gate)
+		got, err := c.Campaign(context.Background(), warm)
+		require.NoError(t, err)
+		require.Equal(t, s.campaigns[warm], got)
+		require.Equal(t, int64(1), s.reads.Load())
+	})
 }
 
 func TestThroughHandler(t *testing.T) {
@@ -260,7 +288,7 @@ func TestThroughHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore()
-			clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+			clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC))
 			c := newCache(t, s, cache.Config{Now: clk.Now})
 			h := httpapi.New(c, httpapi.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 			if tt.warmFirst {
@@ -281,11 +309,41 @@ func TestThroughHandler(t *testing.T) {
 	}
 }
 
-func TestCost(t *testing.T) {
-	small := &banner.Campaign{Earners: make([]banner.Earner, 1)}
-	big := &banner.Campaign{Earners: make([]banner.Earner, 10), Fill: make([]int64, 1000)}
-	require.Less(t, cache.Cost(small), int64(300))
-	require.Equal(t, int64(9*16+1000*8), cache.Cost(big)-cache.Cost(small))
+// TestCostMatchesTheHeap measures what read models of several shapes take
+// on the heap and checks Cost against it: Cost may add the cache's own
+// entry, but must neither undercount nor overcount by much.
+func TestCostMatchesTheHeap(t *testing.T) {
+	tests := []struct {
+		name                   string
+		earners, clicked, fill int
+	}{
+		{"one earner", 1, 0, 0},
+		{"top 10 earners", 10, 0, 0},
+		{"three clicked, random fill", 0, 3, 200},
+		{"large fill", 0, 0, 5000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 1000
+			keep := make([]*banner.Campaign, n)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for i := range keep {
+				keep[i] = &banner.Campaign{
+					Earners: make([]banner.Earner, tt.earners),
+					Clicked: make([]banner.Clicked, tt.clicked),
+					Fill:    make([]int64, tt.fill),
+				}
+			}
+			runtime.ReadMemStats(&after)
+			measured := float64(after.TotalAlloc-before.TotalAlloc) / n
+			got := float64(cache.Cost(keep[0]))
+			t.Logf("Cost %.0f bytes, heap %.0f bytes per read model", got, measured)
+			require.GreaterOrEqual(t, got, 0.9*measured, "Cost undercounts")
+			require.LessOrEqual(t, got, 1.5*measured+200, "Cost overcounts")
+		})
+	}
 }
 
 func TestMaxBytesBoundsTheCache(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
 	"banners/internal/httpapi"
+	"banners/internal/testkit"
 )
 
 // loadTable creates a table on srv holding campaigns 10 and 20 in
@@ -75,7 +76,7 @@ func TestDynamoDBOutage(t *testing.T) {
 		o.BaseEndpoint = aws.String("http://" + p.Addr)
 	})
 	store := loadTable(t, srv, client)
-	clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC))
 	var o outcomes
 	c := newCache(t, store, cache.Config{Now: clk.Now, ReadTimeout: 500 * time.Millisecond, Annotate: o.annotate})
 	h := httpapi.New(c, httpapi.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})

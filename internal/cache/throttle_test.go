@@ -17,6 +17,7 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
 	"banners/internal/httpapi"
+	"banners/internal/testkit"
 )
 
 // throttler answers every GetItem with DynamoDB's throttling error while on,
@@ -53,7 +54,7 @@ func TestDynamoDBThrottling(t *testing.T) {
 		o.Retryer = dynamo.NewRetryer()
 	})
 	store := loadTable(t, srv, client)
-	clk := &clock{t: time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC))
 	var o outcomes
 	const readTimeout = time.Second
 	c := newCache(t, store, cache.Config{Now: clk.Now, ReadTimeout: readTimeout, RetryInterval: time.Nanosecond, Annotate: o.annotate})

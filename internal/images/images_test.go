@@ -14,6 +14,13 @@ import (
 )
 
 func TestImages(t *testing.T) {
+	// A folder like the real assets: JPEG bytes under .png names, and a
+	// file beside them that is not a banner image.
+	dir := t.TempDir()
+	jpeg := "\xff\xd8\xff\xe0\x00\x10JFIF\x00"
+	for name, body := range map[string]string{"image_100.png": jpeg, "image_100.png.bak": jpeg, "notes.txt": "x"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
 	tests := []struct {
 		name        string
 		h           http.Handler
@@ -25,18 +32,20 @@ func TestImages(t *testing.T) {
 		{"placeholder", images.Placeholders{}, "/images/image_123.png", 200, "image/svg+xml", ">123</text>"},
 		{"placeholder, bad id", images.Placeholders{}, "/images/image_x.png", 404, "", ""},
 		{"placeholder, traversal", images.Placeholders{}, "/images/../etc/passwd", 404, "", ""},
-		{"real JPEG bytes named .png", images.Dir("../../../shared/datachef/images"), "/images/image_100.png", 200, "image/jpeg", "\xff\xd8\xff"},
-		{"real, missing", images.Dir("../../../shared/datachef/images"), "/images/image_9999.png", 404, "", ""},
-		{"real, not a banner name", images.Dir("../../../shared/datachef/images"), "/images/image_100.png.bak", 404, "", ""},
+		{"JPEG bytes named .png", images.Dir(dir), "/images/image_100.png", 200, "image/jpeg", "\xff\xd8\xff"},
+		{"missing", images.Dir(dir), "/images/image_9999.png", 404, "", ""},
+		{"present, not a banner name", images.Dir(dir), "/images/image_100.png.bak", 404, "", ""},
+		{"present, other file", images.Dir(dir), "/images/notes.txt", 404, "", ""},
+		{"traversal", images.Dir(dir), "/images/../images/image_100.png", 404, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			tt.h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
 			require.Equal(t, tt.wantStatus, rec.Code)
-			if tt.wantStatus == 200 {
+			if tt.wantStatus == http.StatusOK {
 				require.Equal(t, tt.wantType, rec.Header().Get("Content-Type"))
-				require.True(t, strings.Contains(rec.Body.String(), tt.wantContain))
+				require.Contains(t, rec.Body.String(), tt.wantContain)
 			}
 		})
 	}
