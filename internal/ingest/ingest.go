@@ -150,7 +150,7 @@ func put(ctx context.Context, w quarterWriter, log *slog.Logger, q banner.Quarte
 		annotate(ctx, "quarter", int(q), "campaigns", len(campaigns), "put", st.Put, "deleted", st.Deleted, "unchanged", st.Unchanged)
 		tracing.Metadata(ctx, "write", st)
 		if err != nil {
-			return fmt.Errorf("quarter %d: %w", q, err)
+			return err // it names the quarter
 		}
 		log.Info("quarter written", "quarter", int(q), "campaigns", len(campaigns),
 			"put", st.Put, "deleted", st.Deleted, "unchanged", st.Unchanged,

@@ -18,7 +18,6 @@ import (
 
 	"banners/internal/banner"
 	"banners/internal/csvload"
-	"banners/internal/dynamo"
 	"banners/internal/tracing"
 )
 
@@ -76,20 +75,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 	}
 	var errs []error
 	for _, t := range targets {
-		if _, err := h.LoadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
+		if err := h.loadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// LoadQuarter reads the three current files of quarter q under prefix in
+// loadQuarter reads the three current files of quarter q under prefix in
 // bucket, treating a file not uploaded yet as empty, and replaces the
 // quarter in the store. A file that cannot be read, or whose header is
 // wrong, fails the load and nothing is written.
-func (h *Handler) LoadQuarter(ctx context.Context, bucket, prefix string, q banner.Quarter) (dynamo.WriteStats, error) {
-	var st dynamo.WriteStats
-	err := tracing.Capture(ctx, "load quarter", func(ctx context.Context) error {
+func (h *Handler) loadQuarter(ctx context.Context, bucket, prefix string, q banner.Quarter) error {
+	return tracing.Capture(ctx, "load quarter", func(ctx context.Context) error {
 		start := time.Now()
 		annotate(ctx, "bucket", bucket, "prefix", prefix, "quarter", int(q))
 		l := csvload.NewQuarter(q)
@@ -100,17 +98,14 @@ func (h *Handler) LoadQuarter(ctx context.Context, bucket, prefix string, q bann
 			}
 		}
 		campaigns := l.Campaigns()
-		var err error
-		st, err = put(ctx, h.Store, h.Log, q, campaigns)
-		if err != nil {
-			return fmt.Errorf("load s3://%s/%s quarter %d: %w", bucket, prefix, q, err)
+		if _, err := put(ctx, h.Store, h.Log, q, campaigns); err != nil {
+			return fmt.Errorf("load s3://%s/%s: %w", bucket, prefix, err)
 		}
 		h.Log.Info("quarter loaded", "bucket", bucket, "prefix", prefix, "quarter", int(q),
 			"accepted", l.Report.Accepted(), "rejected", l.Report.Rejected(), "campaigns", len(campaigns),
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	})
-	return st, err
 }
 
 // readObject streams one object into l inside an X-Ray subsegment. A
@@ -129,7 +124,7 @@ func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, ke
 		}
 		defer out.Body.Close()
 		if err := l.Read(k, key, out.Body); err != nil {
-			return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+			return fmt.Errorf("bucket %s: %w", bucket, err) // err names the key
 		}
 		f := l.Report.Files[len(l.Report.Files)-1]
 		annotate(ctx, "accepted", f.Accepted, "rejected", logFile(h.Log, f))
