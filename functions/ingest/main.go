@@ -6,23 +6,27 @@
 // of 1. Elsewhere it is a command-line loader:
 //
 //	go run ./functions/ingest -table NAME -data DIR [-create]
+//
+// Both take the endpoint from the SDK's standard settings, such as
+// AWS_ENDPOINT_URL_DYNAMODB, and trace with X-Ray (the command line only
+// when AWS_XRAY_DAEMON_ADDRESS is set).
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/aws/aws-lambda-go/lambda"
-
-	"banners/internal/ingest"
 )
 
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		h, err := ingest.NewHandler(context.Background())
+		h, err := newHandler(context.Background(), os.Getenv)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ingest:", err)
 			os.Exit(1)
@@ -31,10 +35,13 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := ingest.CLI(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "ingest:", err)
-		stop()
 		os.Exit(1)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -111,4 +112,72 @@ func TestLambdaUnderRIE(t *testing.T) {
 		require.Contains(t, logs, want)
 	}
 	require.False(t, bytes.Contains([]byte(logs), []byte("segment cannot be found")), "X-Ray complained:\n%s", logs)
+}
+
+// writeData writes files as quarter 1, and header-only files for quarters
+// 2 to 4, under a new temporary directory.
+func writeData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
+		for _, k := range csvload.Kinds {
+			body, _, _ := strings.Cut(files[k], "\n")
+			if q == 1 {
+				body = files[k]
+			}
+			p := filepath.Join(dir, csvload.Path(k, q))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte(body+"\n"), 0o644))
+		}
+	}
+	return dir
+}
+
+// TestCLI runs the command-line loader against dynalite, one step after
+// the other on the same table.
+func TestCLI(t *testing.T) {
+	srv := dynamotest.Start(t, dynamotest.Dynalite)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", "")
+	t.Setenv("TABLE_NAME", "")
+	dir := writeData(t)
+	broken := writeData(t)
+	require.NoError(t, os.Remove(filepath.Join(broken, "3", "clicks_3.csv")))
+
+	tests := []struct {
+		name    string
+		args    []string
+		wantOut string // in stdout
+		wantErr string // in the error
+		items   int    // in the table afterwards
+	}{
+		{"no table", []string{"-data", dir}, "", "both -table (or TABLE_NAME) and -data are needed", 0},
+		{"no such table", []string{"-table", "banners", "-data", dir}, "", "ResourceNotFoundException", 0},
+		{"create and load", []string{"-table", "banners", "-data", dir, "-create"},
+			"quarter 1: 3 items put, 0 deleted, unchanged false", "", 3 + 4},
+		{"reload writes nothing", []string{"-table", "banners", "-data", dir},
+			"items written: 0 put, 0 deleted", "", 3 + 4},
+		{"missing file", []string{"-table", "banners", "-data", broken}, "", "open 3/clicks_3.csv", 3 + 4},
+	}
+	client := srv.Client()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), tt.args, &stdout, &stderr)
+			if tt.wantErr == "" {
+				require.NoError(t, err, stderr.String())
+			} else {
+				require.ErrorContains(t, err, tt.wantErr)
+			}
+			require.Contains(t, stdout.String(), tt.wantOut)
+			require.NotContains(t, stderr.String(), "segment", "no X-Ray complaints outside Lambda")
+			if tt.items > 0 {
+				items, _ := dynamotest.Scan(t, client, "banners", 0)
+				require.Len(t, items, tt.items)
+			}
+		})
+	}
 }

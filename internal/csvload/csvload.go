@@ -190,11 +190,12 @@ func (l *Quarter) Read(k Kind, name string, r io.Reader) error {
 	for line := 1; ; line++ {
 		row, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer is no valid row: skip to its end.
+			// A line longer than the buffer is no valid row: reject it, then
+			// skip to its end. (The skip reads over row's bytes.)
+			l.reject(&stats, name, line, WrongColumns, row)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
-			l.reject(&stats, name, line, WrongColumns, row)
 			if err == io.EOF {
 				break
 			}

@@ -3,6 +3,8 @@ package csvload_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -10,6 +12,7 @@ import (
 
 	"banners/internal/banner"
 	"banners/internal/csvload"
+	"banners/internal/testkit"
 )
 
 // quarterFS builds a one-quarter-per-file layout for all four quarters,
@@ -188,15 +191,34 @@ func TestLoadFileErrors(t *testing.T) {
 	}
 }
 
-// realData is the assignment's dataset, beside the project; tests and
-// benchmarks read it in place and never copy it.
-const realData = "../../../shared/datachef/csv"
+// TestLongLineRejection checks that a line longer than the read buffer is
+// rejected with its own text, not with the bytes that follow it.
+func TestLongLineRejection(t *testing.T) {
+	long := "LONG" + strings.Repeat("9", 70_000)
+	tests := []struct {
+		name, body string
+		want       []csvload.Rejection
+	}{
+		{"then a row", long + "\n10,1\n", []csvload.Rejection{{File: "f", Line: 2, Reason: csvload.WrongColumns, Row: long[:200]}}},
+		{"at the end, no newline", "10,1\n" + long, []csvload.Rejection{{File: "f", Line: 3, Reason: csvload.WrongColumns, Row: long[:200]}}},
+		{"two in a row", long + "\n" + long + "\n", []csvload.Rejection{
+			{File: "f", Line: 2, Reason: csvload.WrongColumns, Row: long[:200]},
+			{File: "f", Line: 3, Reason: csvload.WrongColumns, Row: long[:200]},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := csvload.NewQuarter(1)
+			var got []csvload.Rejection
+			l.OnReject = func(r csvload.Rejection) { got = append(got, r) }
+			require.NoError(t, l.Read(csvload.Impressions, "f", strings.NewReader("banner_id,campaign_id\n"+tt.body)))
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
 
 func TestLoadRealDataset(t *testing.T) {
-	if _, err := os.Stat(realData); err != nil {
-		t.Fatalf("the real dataset is missing at %s: %v", realData, err)
-	}
-	campaigns, report, err := csvload.LoadFS(os.DirFS(realData), nil)
+	campaigns, report, err := csvload.LoadFS(os.DirFS(filepath.Join(testkit.RealData(t), "csv")), nil)
 	require.NoError(t, err)
 	require.Equal(t, 0, report.Rejected())
 	// 4 × 150,000 impressions, 179,001 clicks, 17,000 conversions.
@@ -213,7 +235,7 @@ func TestLoadRealDataset(t *testing.T) {
 }
 
 func BenchmarkLoadRealDataset(b *testing.B) {
-	fsys := os.DirFS(realData)
+	fsys := os.DirFS(filepath.Join(testkit.RealData(b), "csv"))
 	for b.Loop() {
 		if _, _, err := csvload.LoadFS(fsys, nil); err != nil {
 			b.Fatal(err)

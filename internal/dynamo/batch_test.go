@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
@@ -30,7 +29,7 @@ func (f *fakeBatch) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteIte
 }
 
 // leaveUnprocessed answers the first n calls with all but the first item of
-// the batch unprocessed, and reports no consumed capacity.
+// the batch unprocessed.
 func leaveUnprocessed(n int) func(int, []types.WriteRequest) (*dynamodb.BatchWriteItemOutput, error) {
 	return func(call int, reqs []types.WriteRequest) (*dynamodb.BatchWriteItemOutput, error) {
 		if call > n || len(reqs) <= 1 {
@@ -89,32 +88,6 @@ func TestWriteBatchRetriesUnprocessed(t *testing.T) {
 	}
 }
 
-func TestWriteBatchEstimatesUnreportedCapacity(t *testing.T) {
-	f := &fakeBatch{respond: leaveUnprocessed(1)}
-	var st WriteStats
-	require.NoError(t, writeBatch(context.Background(), f, "t", puts(3), fastBackoff, &st))
-	// Three small items, one unit each, whatever the retries.
-	require.Equal(t, 3.0, st.WCU)
-	require.Equal(t, 3.0, st.EstimatedWCU)
-
-	f = &fakeBatch{respond: func(int, []types.WriteRequest) (*dynamodb.BatchWriteItemOutput, error) {
-		return &dynamodb.BatchWriteItemOutput{ConsumedCapacity: []types.ConsumedCapacity{{CapacityUnits: aws.Float64(7)}}}, nil
-	}}
-	st = WriteStats{}
-	require.NoError(t, writeBatch(context.Background(), f, "t", puts(3), fastBackoff, &st))
-	require.Equal(t, 7.0, st.WCU)
-	require.Equal(t, 0.0, st.EstimatedWCU)
-
-	// moto reports one unit per call, less than one per item: not believed.
-	f = &fakeBatch{respond: func(int, []types.WriteRequest) (*dynamodb.BatchWriteItemOutput, error) {
-		return &dynamodb.BatchWriteItemOutput{ConsumedCapacity: []types.ConsumedCapacity{{CapacityUnits: aws.Float64(1)}}}, nil
-	}}
-	st = WriteStats{}
-	require.NoError(t, writeBatch(context.Background(), f, "t", puts(3), fastBackoff, &st))
-	require.Equal(t, 3.0, st.WCU)
-	require.Equal(t, 3.0, st.EstimatedWCU)
-}
-
 func TestWriteBatchStopsWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fakeBatch{respond: func(call int, reqs []types.WriteRequest) (*dynamodb.BatchWriteItemOutput, error) {
@@ -171,24 +144,5 @@ func TestBackoffDelay(t *testing.T) {
 			require.GreaterOrEqual(t, got, time.Duration(0))
 			require.Less(t, got, tt.bound, "attempt %d", tt.attempt)
 		}
-	}
-}
-
-func TestItemSize(t *testing.T) {
-	tests := []struct {
-		name string
-		item map[string]types.AttributeValue
-		want int
-	}{
-		{"string", map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "C#10"}}, 2 + 4},
-		{"number", map[string]types.AttributeValue{"x": &types.AttributeValueMemberN{Value: "1234"}}, 1 + 3},
-		{"list", map[string]types.AttributeValue{"eb": &types.AttributeValueMemberL{Value: []types.AttributeValue{
-			&types.AttributeValueMemberN{Value: "100"}, &types.AttributeValueMemberN{Value: "1"},
-		}}}, 2 + 3 + (1 + 3) + (1 + 2)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, itemSize(tt.item))
-		})
 	}
 }

@@ -99,7 +99,6 @@ type item struct {
 	ClickedIDs []int64 `dynamodbav:"cb,omitempty"`
 	Clicks     []int64 `dynamodbav:"cc,omitempty"`
 	Fill       []int64 `dynamodbav:"f,omitempty"`
-	Gen        string  `dynamodbav:"gen"`
 }
 
 // campaignPK returns the partition key of a campaign: "C#<id>".

@@ -61,8 +61,6 @@ func TestRoundTrip(t *testing.T) {
 		st, err := s.PutQuarter(ctx, 2, want)
 		require.NoError(t, err)
 		require.Equal(t, 10, st.Put)
-		require.Positive(t, st.WCU)
-		t.Logf("%s: %d items, %d batches, %.0f WCU (%.0f estimated), %d bytes", srv.Name, st.Put, st.Batches, st.WCU, st.EstimatedWCU, st.Bytes)
 
 		for _, c := range want {
 			got, err := s.Campaign(ctx, c.Key)
@@ -112,11 +110,13 @@ func TestPutQuarterConverges(t *testing.T) {
 		tests := []struct {
 			name  string
 			loads [][]banner.Campaign
+			// want is what the last load did.
+			want dynamo.WriteStats
 		}{
-			{"once", [][]banner.Campaign{b}},
-			{"twice", [][]banner.Campaign{b, b}},
-			{"shrink", [][]banner.Campaign{a, b}},
-			{"grow then shrink", [][]banner.Campaign{b, a, b}},
+			{"once", [][]banner.Campaign{b}, dynamo.WriteStats{Quarter: 1, Put: 40, Batches: 2}},
+			{"twice", [][]banner.Campaign{b, b}, dynamo.WriteStats{Quarter: 1, Unchanged: true}},
+			{"shrink", [][]banner.Campaign{a, b}, dynamo.WriteStats{Quarter: 1, Put: 40, Deleted: 20, Batches: 3}},
+			{"grow then shrink", [][]banner.Campaign{b, a, b}, dynamo.WriteStats{Quarter: 1, Put: 40, Deleted: 20, Batches: 3}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -128,12 +128,9 @@ func TestPutQuarterConverges(t *testing.T) {
 					last, err = s.PutQuarter(ctx, 1, cs)
 					require.NoError(t, err)
 				}
+				require.Equal(t, tt.want, last)
 				got, _ := dynamotest.Scan(t, client, s.Table(), 0)
 				require.Equal(t, want, got)
-				if tt.name == "twice" {
-					require.True(t, last.Unchanged, "a reload of the same data writes nothing")
-					require.Zero(t, last.Batches)
-				}
 			})
 		}
 	})
@@ -180,6 +177,13 @@ func TestInterruptedLoad(t *testing.T) {
 // while the first is writing items: the second must fail with ErrConflict
 // without writing, the first must finish, and a rerun of the second must
 // converge.
+//
+// This is what the manifest's lease is for. Without it the conditional
+// write on gen still fails the first load (at its last manifest write), but
+// only after its batches have landed on top of the second load's finished
+// quarter: 20 campaign items the manifest does not list, which a reload of
+// the same data (Unchanged) never removes. Measured on dynalite with the
+// lease check disabled: 31 items where a clean load has 11.
 func TestConcurrentLoadConflicts(t *testing.T) {
 	a, b := campaigns(1, 30), campaigns(1, 10)
 	dynamotest.Each(t, func(t *testing.T, srv *dynamotest.Server) {

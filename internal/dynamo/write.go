@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	mathrand "math/rand/v2"
 	"slices"
 	"time"
@@ -56,15 +55,6 @@ type WriteStats struct {
 	// Retries is the number of BatchWriteItem calls that re-sent
 	// UnprocessedItems.
 	Retries int
-	// WCU is the write capacity consumed, in write capacity units, manifest
-	// writes included.
-	WCU float64
-	// EstimatedWCU is the part of WCU that the server did not report (no
-	// ConsumedCapacity in its answer) and was estimated from item sizes:
-	// one unit per started KB of each item put, one per delete.
-	EstimatedWCU float64
-	// Bytes is the estimated size of the campaign items written, in bytes.
-	Bytes int
 }
 
 // Add adds o's counts to s; Quarter and Unchanged are left alone.
@@ -73,9 +63,6 @@ func (s *WriteStats) Add(o WriteStats) {
 	s.Deleted += o.Deleted
 	s.Batches += o.Batches
 	s.Retries += o.Retries
-	s.WCU += o.WCU
-	s.EstimatedWCU += o.EstimatedWCU
-	s.Bytes += o.Bytes
 }
 
 // manifest lists the campaigns a quarter holds in the table.
@@ -153,23 +140,21 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	defer cancel()
 	run := "run-" + randomHex()
 	pending := manifest{Campaigns: union(old.Campaigns, ids), Gen: run, Lease: lease.UnixMilli()}
-	if err := s.putManifest(ctx, q, pending, old.Gen, found, &st); err != nil {
+	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
 	defer func() {
 		if err != nil {
-			s.release(ctx, q, pending, &st)
+			s.release(ctx, q, pending)
 		}
 	}()
 
 	puts := make([]types.WriteRequest, 0, len(items))
 	for i := range items {
-		items[i].Gen = gen
 		av, err := attributevalue.MarshalMap(items[i])
 		if err != nil {
 			return st, fmt.Errorf("put quarter %d: encode %s: %w", q, items[i].PK, err)
 		}
-		st.Bytes += itemSize(av)
 		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
 	if err := s.write(ctx, puts, &st); err != nil {
@@ -190,7 +175,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	st.Deleted = len(dels)
 
 	final := manifest{Campaigns: ids, Gen: gen, Done: true}
-	if err := s.putManifest(ctx, q, final, run, true, &st); err != nil {
+	if err := s.putManifest(ctx, q, final, run, true); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -198,12 +183,12 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 
 // release gives up a failed load's lease, so the next load need not wait
 // for it to expire. It is best effort: if it fails, the lease expires.
-func (s *Store) release(ctx context.Context, q banner.Quarter, pending manifest, st *WriteStats) {
+func (s *Store) release(ctx context.Context, q banner.Quarter, pending manifest) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	run := pending.Gen
 	pending.Lease = 0
-	_ = s.putManifest(ctx, q, pending, run, true, st)
+	_ = s.putManifest(ctx, q, pending, run, true)
 }
 
 // quarterItems returns the items of q's non-empty campaigns and their IDs,
@@ -289,7 +274,7 @@ func manifestKey(q banner.Quarter) map[string]types.AttributeValue {
 
 // putManifest writes m as q's manifest if the stored one still has Gen
 // prevGen (or, when !exists, if there is none).
-func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, prevGen string, exists bool, st *WriteStats) error {
+func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, prevGen string, exists bool) error {
 	m.PK, m.SK = manifestPK, quarterSK(q)
 	if m.Campaigns == nil {
 		m.Campaigns = []int64{}
@@ -299,10 +284,9 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 		return fmt.Errorf("encode manifest of quarter %d: %w", q, err)
 	}
 	in := &dynamodb.PutItemInput{
-		TableName:              aws.String(s.table),
-		Item:                   av,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		ConditionExpression:    aws.String("attribute_not_exists(pk)"),
+		TableName:           aws.String(s.table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if exists {
 		in.ConditionExpression = aws.String("gen = :gen")
@@ -310,20 +294,13 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	out, err := s.client.PutItem(ctx, in)
+	_, err = s.client.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return fmt.Errorf("write manifest of quarter %d: %w", q, ErrConflict)
+		err = ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("write manifest of quarter %d: %w", q, err)
-	}
-	if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
-		st.WCU += *out.ConsumedCapacity.CapacityUnits
-	} else {
-		w := wcu(itemSize(av))
-		st.WCU += w
-		st.EstimatedWCU += w
 	}
 	return nil
 }
@@ -388,8 +365,7 @@ func writeBatch(ctx context.Context, api batchWriter, table string, batch []type
 			return err
 		}
 		out, err := api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems:           map[string][]types.WriteRequest{table: pending},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			RequestItems: map[string][]types.WriteRequest{table: pending},
 		})
 		st.Batches++
 		if attempt > 1 {
@@ -399,7 +375,6 @@ func writeBatch(ctx context.Context, api batchWriter, table string, batch []type
 			return fmt.Errorf("batch write: %w", err)
 		}
 		left := out.UnprocessedItems[table]
-		account(st, out.ConsumedCapacity, pending, left)
 		if len(left) == 0 {
 			return nil
 		}
@@ -412,47 +387,6 @@ func writeBatch(ctx context.Context, api batchWriter, table string, batch []type
 		pending = left
 	}
 }
-
-// account adds the capacity a BatchWriteItem call consumed to st, or, if
-// the server did not report it, an estimate for the items it processed.
-// Every write costs at least one unit, so a report of fewer units than
-// items processed is not believed either (moto reports one unit per call).
-func account(st *WriteStats, cc []types.ConsumedCapacity, sent, left []types.WriteRequest) {
-	var units float64
-	reported := false
-	for _, c := range cc {
-		if c.CapacityUnits != nil {
-			units += *c.CapacityUnits
-			reported = true
-		}
-	}
-	if reported && units >= float64(len(sent)-len(left)) {
-		st.WCU += units
-		return
-	}
-	w := requestsWCU(sent) - requestsWCU(left)
-	st.WCU += w
-	st.EstimatedWCU += w
-}
-
-// requestsWCU estimates the write units of reqs: a put costs one unit per
-// started KB of its item; a delete is counted as one unit, since the size of
-// the item it deletes is not known here.
-func requestsWCU(reqs []types.WriteRequest) float64 {
-	var w float64
-	for _, r := range reqs {
-		switch {
-		case r.PutRequest != nil:
-			w += wcu(itemSize(r.PutRequest.Item))
-		case r.DeleteRequest != nil:
-			w++
-		}
-	}
-	return w
-}
-
-// wcu is the standard write units of one write of an item of size bytes.
-func wcu(size int) float64 { return math.Max(1, math.Ceil(float64(size)/1024)) }
 
 // sleep waits d or until ctx is done, whichever comes first.
 func sleep(ctx context.Context, d time.Duration) error {

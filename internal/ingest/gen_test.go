@@ -7,11 +7,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -78,20 +77,13 @@ func generate(seed uint64, campaigns int, qs ...banner.Quarter) dataset {
 	return d
 }
 
-// writeDir writes d under a new temporary directory and returns it.
-func (d dataset) writeDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
+// fs returns d as a file system.
+func (d dataset) fs() fstest.MapFS {
+	fsys := fstest.MapFS{}
 	for name, b := range d {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		fsys[name] = &fstest.MapFile{Data: b}
 	}
-	return dir
+	return fsys
 }
 
 // campaigns computes d's read model in memory, as csvload does.

@@ -6,9 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,6 +18,7 @@ import (
 	"banners/internal/csvload"
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/testkit"
 )
 
 const bucket = "uploads"
@@ -117,14 +118,13 @@ func TestRejectionsAreLogged(t *testing.T) {
 	}
 }
 
-// TestLoadDir loads a generated dataset and reads every campaign back.
-func TestLoadDir(t *testing.T) {
+// TestLoadFS loads a generated dataset and reads every campaign back.
+func TestLoadFS(t *testing.T) {
 	d := generate(7, 23, 1, 2, 3, 4)
-	dir := d.writeDir(t)
 	dynamotest.Each(t, func(t *testing.T, srv *dynamotest.Server) {
 		client := srv.Client()
 		store := dynamo.New(client, srv.NewTable(t, client))
-		sum, err := LoadDir(t.Context(), store, dir, quiet())
+		sum, err := LoadFS(t.Context(), store, d.fs(), quiet())
 		require.NoError(t, err)
 		require.Equal(t, 16, sum.Report.Rejected())
 		items := 0
@@ -243,50 +243,30 @@ func TestLoadsConverge(t *testing.T) {
 	})
 }
 
-// TestRealDataset loads the assignment's dataset through the command-line
-// code path and spot-checks it against csvload in memory. The dataset is
-// not in the repository: set BANNERS_DATASET, or it is looked for in
-// ../shared/datachef/csv beside the project.
+// TestRealDataset loads the assignment's dataset (testkit.RealData) and
+// spot-checks it against csvload in memory; a second load writes nothing.
 func TestRealDataset(t *testing.T) {
-	dir := os.Getenv("BANNERS_DATASET")
-	if dir == "" {
-		// The assignment's dataset sits beside the project; it is read in
-		// place, never copied.
-		dir = "../../../shared/datachef/csv"
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the real dataset is not here (%v); set BANNERS_DATASET to its directory", err)
-	}
-	want, _, err := csvload.LoadFS(os.DirFS(dir), nil)
+	fsys := os.DirFS(filepath.Join(testkit.RealData(t), "csv"))
+	want, _, err := csvload.LoadFS(fsys, nil)
 	require.NoError(t, err)
 	require.Len(t, want, 200)
 
 	dynamotest.Each(t, func(t *testing.T, srv *dynamotest.Server) {
-		for _, kv := range srv.Env() {
-			k, v, _ := strings.Cut(kv, "=")
-			t.Setenv(k, v)
-		}
-		t.Setenv("AWS_XRAY_DAEMON_ADDRESS", "")
-		var stdout, stderr bytes.Buffer
-		start := time.Now()
-		err := CLI(t.Context(), []string{"-table", "banners", "-data", dir, "-create"}, &stdout, &stderr)
-		elapsed := time.Since(start)
-		require.NoError(t, err, stderr.String())
-		require.NotContains(t, stderr.String(), "segment", "no X-Ray complaints outside Lambda")
-		t.Logf("%s: CLI took %s (table creation included):\n%s", srv.Name, elapsed.Round(time.Millisecond), stdout.String())
-
 		client := srv.Client()
-		items, _ := dynamotest.Scan(t, client, "banners", 0)
+		store := dynamo.New(client, srv.NewTable(t, client))
+		sum, err := LoadFS(t.Context(), store, fsys, quiet())
+		require.NoError(t, err)
+		t.Logf("%s:\n%s", srv.Name, sum)
+		items, _ := dynamotest.Scan(t, client, store.Table(), 0)
 		require.Len(t, items, 200+4)
-		store := dynamo.New(client, "banners")
 		for i := 0; i < len(want); i += 7 {
 			got, err := store.Campaign(t.Context(), want[i].Key)
 			require.NoError(t, err)
 			require.Equal(t, &want[i], got)
 		}
 
-		stdout.Reset()
-		require.NoError(t, CLI(t.Context(), []string{"-table", "banners", "-data", dir}, &stdout, &stderr))
-		require.Contains(t, stdout.String(), "items written: 0 put, 0 deleted", "a reload of the same files writes nothing")
+		sum, err = LoadFS(t.Context(), store, fsys, quiet())
+		require.NoError(t, err)
+		require.Equal(t, dynamo.WriteStats{}, sum.Total, "a reload of the same files writes nothing")
 	})
 }

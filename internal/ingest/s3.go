@@ -6,30 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
-	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/aws/smithy-go"
 
 	"banners/internal/banner"
 	"banners/internal/csvload"
-	"banners/internal/dynamo"
+	"banners/internal/tracing"
 )
 
-// objectGetter reads one object from S3.
+// objectGetter reads one object from S3; *s3.Client is one.
 type objectGetter interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
-// Handler loads quarters from S3 on S3 ObjectCreated events.
+// Handler loads quarters from S3 on S3 ObjectCreated events. Build it once
+// and use it for every event.
 type Handler struct {
 	// Store receives each recomputed quarter.
 	Store quarterWriter
@@ -37,49 +35,6 @@ type Handler struct {
 	S3 objectGetter
 	// Log receives one line per rejected row, file and quarter.
 	Log *slog.Logger
-}
-
-// NewHandler builds the Lambda handler from the environment: the table
-// from TABLE_NAME, the AWS clients from the SDK's default configuration
-// (dynamo.LoadConfig), instrumented for X-Ray, and JSON logs on stdout.
-func NewHandler(ctx context.Context) (*Handler, error) {
-	table := os.Getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("TABLE_NAME is not set")
-	}
-	cfg, err := awsConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &Handler{
-		Store: dynamo.New(dynamodb.NewFromConfig(cfg), table),
-		S3:    newS3(cfg),
-		Log:   slog.New(slog.NewJSONHandler(os.Stdout, nil)),
-	}, nil
-}
-
-// awsConfig loads the SDK configuration with the service's retryer and
-// X-Ray subsegments for every AWS call.
-func awsConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := dynamo.LoadConfig(ctx)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
-	return cfg, nil
-}
-
-// newS3 returns an S3 client for cfg. With a custom endpoint (a local S3
-// such as moto, set by AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) it uses
-// path-style addresses, which need no DNS per bucket.
-func newS3(cfg aws.Config) *s3.Client {
-	custom := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle = custom
-		// Objects uploaded without a checksum (as moto serves them) would log
-		// a debug line on every read.
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
 }
 
 // target is one quarter of one upload location.
@@ -114,35 +69,25 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 			continue
 		}
 		t := target{bucket: rec.S3.Bucket.Name, prefix: prefix, q: q}
-		if !containsTarget(targets, t) {
+		if !slices.Contains(targets, t) {
 			targets = append(targets, t)
 		}
 	}
 	var errs []error
 	for _, t := range targets {
-		if _, err := h.LoadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
+		if err := h.loadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func containsTarget(ts []target, t target) bool {
-	for _, u := range ts {
-		if u == t {
-			return true
-		}
-	}
-	return false
-}
-
-// LoadQuarter reads the three current files of quarter q under prefix in
+// loadQuarter reads the three current files of quarter q under prefix in
 // bucket, treating a file not uploaded yet as empty, and replaces the
 // quarter in the store. A file that cannot be read, or whose header is
 // wrong, fails the load and nothing is written.
-func (h *Handler) LoadQuarter(ctx context.Context, bucket, prefix string, q banner.Quarter) (dynamo.WriteStats, error) {
-	var st dynamo.WriteStats
-	err := xray.Capture(ctx, "load quarter", func(ctx context.Context) error {
+func (h *Handler) loadQuarter(ctx context.Context, bucket, prefix string, q banner.Quarter) error {
+	return tracing.Capture(ctx, "load quarter", func(ctx context.Context) error {
 		start := time.Now()
 		annotate(ctx, "bucket", bucket, "prefix", prefix, "quarter", int(q))
 		l := csvload.NewQuarter(q)
@@ -153,23 +98,20 @@ func (h *Handler) LoadQuarter(ctx context.Context, bucket, prefix string, q bann
 			}
 		}
 		campaigns := l.Campaigns()
-		var err error
-		st, err = put(ctx, h.Store, h.Log, q, campaigns)
-		if err != nil {
-			return fmt.Errorf("load s3://%s/%s quarter %d: %w", bucket, prefix, q, err)
+		if _, err := put(ctx, h.Store, h.Log, q, campaigns); err != nil {
+			return fmt.Errorf("load s3://%s/%s: %w", bucket, prefix, err)
 		}
 		h.Log.Info("quarter loaded", "bucket", bucket, "prefix", prefix, "quarter", int(q),
 			"accepted", l.Report.Accepted(), "rejected", l.Report.Rejected(), "campaigns", len(campaigns),
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	})
-	return st, err
 }
 
 // readObject streams one object into l inside an X-Ray subsegment. A
 // missing object is read as no rows.
 func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, key string, k csvload.Kind) error {
-	return xray.Capture(ctx, "read "+string(k), func(ctx context.Context) error {
+	return tracing.Capture(ctx, "read "+string(k), func(ctx context.Context) error {
 		annotate(ctx, "file", key)
 		out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if notFound(err) {
@@ -182,16 +124,11 @@ func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, ke
 		}
 		defer out.Body.Close()
 		if err := l.Read(k, key, out.Body); err != nil {
-			return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+			return fmt.Errorf("bucket %s: %w", bucket, err) // err names the key
 		}
 		f := l.Report.Files[len(l.Report.Files)-1]
-		rejected := 0
-		for _, n := range f.Rejected {
-			rejected += n
-		}
-		annotate(ctx, "accepted", f.Accepted, "rejected", rejected)
-		metadata(ctx, "rejected_by_reason", f.Rejected)
-		logFile(h.Log, f)
+		annotate(ctx, "accepted", f.Accepted, "rejected", logFile(h.Log, f))
+		tracing.Metadata(ctx, "rejected_by_reason", f.Rejected)
 		return nil
 	})
 }

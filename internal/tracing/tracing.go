@@ -1,10 +1,13 @@
 // Package tracing adapts the AWS X-Ray SDK to Banners: it configures the
 // SDK quietly, opens the per-request segment (a plain segment behind the
 // local server, a subsegment of Lambda's facade segment inside Lambda),
-// records annotations on it and traces cache lookups in a subsegment.
+// records annotations on it and traces cache lookups in a subsegment. For
+// work that is not a request (the ingest), it opens a run's segment and
+// traces steps in subsegments.
 //
-// DynamoDB calls get their own subsegments from the SDK's awsv2 instrumentor,
-// which the caller installs on its aws.Config.
+// AWS calls get their own subsegments from the SDK's awsv2 instrumentor,
+// which InstrumentAWS installs on an aws.Config. No other package imports
+// the X-Ray SDK.
 package tracing
 
 import (
@@ -186,6 +189,40 @@ func (t *StoreTracer) Campaign(ctx context.Context, k banner.Key) (*banner.Campa
 	}
 	seg.Close(nil)
 	return c, err
+}
+
+// InstrumentAWS makes every AWS call made with cfg open a subsegment of the
+// caller's segment (named after the service, with the operation and request
+// ID). Without a segment in the call's context the call is not traced.
+func InstrumentAWS(cfg *aws.Config) {
+	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
+}
+
+// Segment begins a segment named name for a run outside any request (a
+// command-line load) and returns its context and the function that closes
+// it, recording the run's error.
+func Segment(ctx context.Context, name string) (context.Context, func(error)) {
+	ctx, seg := xray.BeginSegment(ctx, name)
+	return ctx, func(err error) { seg.Close(err) }
+}
+
+// Capture runs fn in a subsegment named name of ctx's segment, closing it
+// with fn's error. Inside Lambda the parent is the invocation's facade.
+// Without a segment, or a Lambda trace header, in ctx it runs fn untraced
+// and silently.
+func Capture(ctx context.Context, name string, fn func(context.Context) error) error {
+	if xray.GetSegment(ctx) == nil && ctx.Value(xray.LambdaTraceHeaderKey) == nil {
+		return fn(ctx)
+	}
+	return xray.Capture(ctx, name, fn)
+}
+
+// Metadata records key = v, any JSON value, unindexed, on the current
+// (sub)segment. It does nothing outside a segment.
+func Metadata(ctx context.Context, key string, v any) {
+	if seg := xray.GetSegment(ctx); seg != nil {
+		seg.AddMetadata(key, v) //nolint:errcheck // never fails
+	}
 }
 
 // logger passes the SDK's warnings and errors to slog.

@@ -7,9 +7,7 @@
 package dynamotest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"banners/internal/testkit"
 )
 
 // Region is the region every client of the servers uses.
@@ -53,7 +53,7 @@ type Server struct {
 	Name string
 	// URL is the server's endpoint, "http://127.0.0.1:<port>".
 	URL string
-	log *syncBuffer
+	log *testkit.Buffer
 }
 
 // Each runs f as one subtest per server in Names, each with its own
@@ -86,7 +86,7 @@ func Start(t testing.TB, name string) *Server {
 
 // start makes one attempt at starting the server.
 func start(t testing.TB, name string) (*Server, error) {
-	port, err := FreePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func start(t testing.TB, name string) (*Server, error) {
 	var cmd *exec.Cmd
 	switch name {
 	case Dynalite:
-		root, err := ModuleRoot()
+		root, err := testkit.ModuleRoot()
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +109,7 @@ func start(t testing.TB, name string) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
-	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &syncBuffer{}}
+	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = srv.log, srv.log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -265,53 +265,6 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 		return strings.Compare(fmt.Sprint(a["pk"], "\x00", a["sk"]), fmt.Sprint(b["pk"], "\x00", b["sk"]))
 	})
 	return items, pages
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// ModuleRoot returns the directory holding go.mod, walking up from the
-// working directory (a test's package directory).
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // HookClient is an aws.HTTPClient that calls Before ahead of every request

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"banners/internal/dynamo"
+	"banners/internal/ingest"
+	"banners/internal/tracing"
+)
+
+// newHandler wires the Lambda function once, at cold start: X-Ray, the
+// AWS configuration, the DynamoDB store on TABLE_NAME, the S3 client and
+// JSON logs on stdout.
+func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handler, error) {
+	table := getenv("TABLE_NAME")
+	if table == "" {
+		return nil, errors.New("TABLE_NAME is not set")
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := awsConfig(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	return &ingest.Handler{
+		Store: dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		S3:    newS3(cfg, getenv),
+		Log:   log,
+	}, nil
+}
+
+// run is the command-line loader:
+//
+//	ingest -table NAME -data DIR [-create]
+//
+// It loads DIR into the table NAME (default $TABLE_NAME), creating the
+// table first with -create, and prints an ingest.Summary to stdout;
+// rejected rows and progress are logged to stderr. With
+// AWS_XRAY_DAEMON_ADDRESS set the run is traced in a segment
+// "banners-ingest".
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fl := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	table := fl.String("table", os.Getenv("TABLE_NAME"), "DynamoDB table `name` (default $TABLE_NAME)")
+	dir := fl.String("data", "", "`dir`ectory holding <q>/<kind>_<q>.csv for quarters 1 to 4")
+	create := fl.Bool("create", false, "create the table (on demand, pk/sk) if it does not exist")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *table == "" || *dir == "" {
+		fl.Usage()
+		return errors.New("both -table (or TABLE_NAME) and -data are needed")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := awsConfig(ctx, log)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != "" {
+		var done func(error)
+		ctx, done = tracing.Segment(ctx, "banners-ingest")
+		defer func() { done(err) }()
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), *table)
+	if *create {
+		if err := store.CreateTable(ctx); err != nil {
+			return err
+		}
+	}
+	sum, err := ingest.LoadFS(ctx, store, os.DirFS(*dir), log)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", *dir, err)
+	}
+	_, err = fmt.Fprint(stdout, sum)
+	return err
+}
+
+// awsConfig sets X-Ray up (its complaints to log) and loads the SDK
+// configuration with the service's retryer and a subsegment for every AWS
+// call.
+func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
+	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
+		return aws.Config{}, err
+	}
+	cfg, err := dynamo.LoadConfig(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	tracing.InstrumentAWS(&cfg)
+	return cfg, nil
+}
+
+// newS3 returns an S3 client for cfg. With a custom endpoint (a local S3
+// such as moto, set by AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) it uses
+// path-style addresses, which need no DNS per bucket.
+func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
+	custom := getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = custom
+		// Objects uploaded without a checksum (as moto serves them) would log
+		// a debug line on every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
