@@ -78,7 +78,7 @@ func newTracedStack(t *testing.T, srv *dynamotest.Server, table string) tracedSt
 		}
 		return nil
 	}}
-	tracing.AWS(&cfg)
+	tracing.InstrumentAWS(&cfg)
 	clk := testkit.NewClock(time.Date(2026, 11, 25, 10, 17, 0, 0, time.UTC)) // quarter 2
 	api, err := app.New(dynamo.New(dynamodb.NewFromConfig(cfg), table), app.Config{
 		Cache:  cache.Config{Now: clk.Now, ReadTimeout: 500 * time.Millisecond},

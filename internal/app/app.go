@@ -190,7 +190,7 @@ func OpenDynamo(ctx context.Context, table string, traced bool, optFns ...func(*
 		return nil, err
 	}
 	if traced {
-		tracing.AWS(&cfg)
+		tracing.InstrumentAWS(&cfg)
 	}
 	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table), nil
 }

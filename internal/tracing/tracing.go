@@ -149,12 +149,6 @@ func Annotate(ctx context.Context, key string, value any) {
 	}
 }
 
-// AWS traces every call of the AWS SDK clients made from cfg in its own
-// subsegment (named after the service, such as "DynamoDB").
-func AWS(cfg *aws.Config) {
-	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
-}
-
 // StoreTracer runs every lookup of a Store in its own subsegment. Create
 // it with WrapStore.
 type StoreTracer struct {
