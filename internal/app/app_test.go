@@ -1,0 +1,85 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"banners/internal/app"
+	"banners/internal/cache"
+	"banners/internal/sample"
+	"banners/internal/server"
+)
+
+func TestReadLambdaEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    app.LambdaEnv
+		wantErr string
+	}{
+		{"defaults", map[string]string{"TABLE_NAME": "t"}, app.LambdaEnv{Table: "t", CacheTTL: 60 * time.Second}, ""},
+		{"all set", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "15m", "IMAGE_BASE_URL": "https://cdn/x/"},
+			app.LambdaEnv{Table: "t", CacheTTL: 15 * time.Minute, ImageBaseURL: "https://cdn/x/"}, ""},
+		{"no table", map[string]string{"CACHE_TTL": "60s"}, app.LambdaEnv{}, "TABLE_NAME is not set"},
+		{"zero TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "0s"}, app.LambdaEnv{}, "CACHE_TTL"},
+		{"negative TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "-1s"}, app.LambdaEnv{}, "CACHE_TTL"},
+		{"TTL without unit", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "60"}, app.LambdaEnv{}, "CACHE_TTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := app.ReadLambdaEnv(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestNewLocal(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	written := t.TempDir()
+	require.NoError(t, sample.WriteDir(written))
+	tests := []struct {
+		name    string
+		local   app.Local
+		wantErr string
+	}{
+		{"built-in sample", app.Local{}, ""},
+		{"sample written to a folder", app.Local{DataDir: written}, ""},
+		{"data and table", app.Local{DataDir: "x", Table: "t"}, "exclude each other"},
+		{"missing folder", app.Local{DataDir: "/nonexistent/banners"}, "/nonexistent/banners"},
+		{"bad cache setting", app.Local{Cache: cache.Config{TTL: -time.Second}}, "TTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, api, err := app.NewLocal(context.Background(), tt.local, log)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			t.Cleanup(api.Close)
+			h := server.Handler(cfg)
+			for path, want := range map[string]int{
+				"/api/campaigns/10/banners?quarter=2": http.StatusOK,
+				"/campaigns/10?quarter=2":             http.StatusFound,
+				"/images/image_100.png":               http.StatusOK,
+				"/":                                   http.StatusOK,
+				"/api/campaigns/99999/banners":        http.StatusNotFound,
+			} {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				require.Equal(t, want, rec.Code, path)
+			}
+		})
+	}
+}
