@@ -1,7 +1,7 @@
 // Command api serves Banners.
 //
 // Inside Lambda (AWS_LAMBDA_RUNTIME_API is set) it is the API function
-// behind an API Gateway REST API proxy: the API handler over DynamoDB
+// behind a function URL: the API handler over DynamoDB
 // through an in-memory cache, traced with X-Ray. Its environment:
 //
 //	TABLE_NAME      the DynamoDB table (required)

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
 	"github.com/aws/smithy-go/middleware"
 
-	"banners/internal/apigw"
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/dynamo"
+	"banners/internal/funcurl"
 	"banners/internal/httpapi"
 	"banners/internal/tracing"
 )
@@ -110,8 +110,8 @@ func readLambdaEnv(getenv func(string) string) (lambdaEnv, error) {
 
 // newLambda wires the function once, at cold start: X-Ray, the AWS
 // configuration, the DynamoDB store, the cache and the API handler behind
-// the API Gateway adapter.
-func newLambda(ctx context.Context, getenv func(string) string, log *slog.Logger) (*apigw.Handler, error) {
+// the function URL adapter.
+func newLambda(ctx context.Context, getenv func(string) string, log *slog.Logger) (*funcurl.Handler, error) {
 	env, err := readLambdaEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -132,5 +132,5 @@ func newLambda(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return apigw.New(tracing.LambdaHandler(segmentName, api)), nil
+	return funcurl.New(tracing.LambdaHandler(segmentName, api)), nil
 }
