@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/stretchr/testify/require"
 
-	"banners/internal/apigw"
 	"banners/internal/app"
+	"banners/internal/funcurl"
 	"banners/internal/httpapi"
 	"banners/internal/memory"
 	"banners/internal/tracing"
@@ -61,7 +61,7 @@ func BenchmarkHandler(b *testing.B) {
 	}
 }
 
-// BenchmarkLambda runs the API Gateway adapter round trip (event in,
+// BenchmarkLambda runs the function URL adapter round trip (event in,
 // response out) over a cache hit, as the function does: untraced (no trace
 // header, as under the RIE) and with an unsampled trace header.
 func BenchmarkLambda(b *testing.B) {
@@ -71,7 +71,7 @@ func BenchmarkLambda(b *testing.B) {
 		header string
 	}{{"no trace header", ""}, {"unsampled trace header", "Root=1-6745a0c2-3f0e1d2c4b5a69788796a5b4;Parent=53995c3f42cd8ad8;Sampled=0"}} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := apigw.New(tracing.LambdaHandler(app.SegmentName, benchAPI(b, false, true)))
+			h := funcurl.New(tracing.LambdaHandler(app.SegmentName, benchAPI(b, false, true)))
 			ctx := context.Background()
 			if bc.header != "" {
 				//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads

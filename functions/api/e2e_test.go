@@ -20,7 +20,8 @@ import (
 
 // TestLambdaEndToEnd builds the function's bootstrap, runs it under the
 // Lambda Runtime Interface Emulator against moto holding the dataset, and
-// replays the API Gateway events in testdata.
+// replays the function URL events in testdata, as CloudFront sends them
+// through its Origin Access Control.
 func TestLambdaEndToEnd(t *testing.T) {
 	srv := dynamotest.Start(t, dynamotest.Moto)
 	table := loadDataset(t, srv)
@@ -34,6 +35,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 	// first answer (a cache miss reading moto).
 	var invokes []time.Duration
 
+	campaign10 := []int64{101, 102, 103, 104, 105, 106, 107}
 	tests := []struct {
 		event      string
 		wantStatus int
@@ -41,12 +43,17 @@ func TestLambdaEndToEnd(t *testing.T) {
 		// for the ad tag, the banners the redirect may point to.
 		wantBanners []int64
 		last        int64 // the banner the event's cookie names
+		wantBody    bool  // false for HEAD
 		wantError   string
+		wantAllow   string
 	}{
-		{"get-banners.json", 200, []int64{101, 102, 103, 104, 105, 106, 107}, 105, ""},
-		{"ad-tag.json", 302, []int64{101, 102, 103, 104, 105, 106, 107}, 107, ""},
-		{"unknown-campaign.json", 404, nil, 0, "campaign 424242 has no banners in quarter 2"},
-		{"post-base64.json", 405, nil, 0, `method "POST" not allowed, use GET`},
+		{"get-banners.json", 200, campaign10, 105, true, "", ""},
+		{"head-banners.json", 200, nil, 105, false, "", ""},
+		{"ad-tag.json", 302, campaign10, 107, false, "", ""},
+		{"unknown-campaign.json", 404, nil, 0, true, "campaign 424242 has no banners in quarter 2", ""},
+		{"unknown-path.json", 404, nil, 0, true, "not found", ""},
+		{"bad-id.json", 400, nil, 0, true, "campaign_id must be a positive integer below 10^18", ""},
+		{"post-base64.json", 405, nil, 0, true, `method "POST" not allowed, use GET`, "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.event, func(t *testing.T) {
@@ -57,14 +64,26 @@ func TestLambdaEndToEnd(t *testing.T) {
 			invokes = append(invokes, time.Since(start))
 			require.NoError(t, err)
 			require.False(t, lambdatest.FunctionError(payload), "%s", payload)
-			var resp events.APIGatewayProxyResponse
+			var resp events.LambdaFunctionURLResponse
 			require.NoError(t, json.Unmarshal(payload, &resp))
 			require.Equal(t, tt.wantStatus, resp.StatusCode, "%s", payload)
+			require.Equal(t, "no-store", resp.Headers["Cache-Control"])
+			require.Equal(t, tt.wantAllow, resp.Headers["Allow"])
+			require.False(t, resp.IsBase64Encoded)
+			if !tt.wantBody {
+				require.Empty(t, resp.Body)
+			}
 
 			switch tt.wantStatus {
 			case 200:
-				require.Equal(t, []string{"application/json"}, resp.MultiValueHeaders["Content-Type"])
-				require.False(t, resp.IsBase64Encoded)
+				require.Equal(t, "application/json", resp.Headers["Content-Type"])
+				id := cookieBanner(t, resp)
+				require.NotEqual(t, tt.last, id, "the banner served last time comes first")
+				if !tt.wantBody {
+					require.NotEmpty(t, resp.Headers["Content-Length"])
+					return
+				}
+				require.Equal(t, strconv.Itoa(len(resp.Body)), resp.Headers["Content-Length"])
 				var got struct {
 					CampaignID int64 `json:"campaign_id"`
 					Quarter    int   `json:"quarter"`
@@ -81,23 +100,22 @@ func TestLambdaEndToEnd(t *testing.T) {
 					ids = append(ids, b.ID)
 					require.Equal(t, "https://cdn.example.test/banners/image_"+strconv.FormatInt(b.ID, 10)+".png", b.ImageURL)
 				}
-				require.NotEqual(t, tt.last, ids[0], "the banner served last time comes first")
-				require.Equal(t, ids[0], cookieBanner(t, resp), "the cookie remembers the first banner")
+				require.Equal(t, ids[0], id, "the cookie remembers the first banner")
 				slices.Sort(ids)
 				require.Equal(t, tt.wantBanners, ids)
 			case 302:
-				loc := resp.MultiValueHeaders["Location"]
-				require.Len(t, loc, 1)
-				id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(loc[0], "https://cdn.example.test/banners/image_"), ".png"), 10, 64)
-				require.NoError(t, err, loc[0])
+				loc := resp.Headers["Location"]
+				id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(loc, "https://cdn.example.test/banners/image_"), ".png"), 10, 64)
+				require.NoError(t, err, loc)
 				require.Contains(t, tt.wantBanners, id)
 				require.NotEqual(t, tt.last, id)
 				require.Equal(t, id, cookieBanner(t, resp), "the cookie remembers the banner shown")
 			default:
+				require.Equal(t, "application/json", resp.Headers["Content-Type"])
 				var got struct{ Error string }
 				require.NoError(t, json.Unmarshal([]byte(resp.Body), &got), resp.Body)
 				require.Equal(t, tt.wantError, got.Error)
-				require.Empty(t, resp.MultiValueHeaders["Set-Cookie"])
+				require.Empty(t, resp.Cookies)
 			}
 		})
 	}
@@ -111,14 +129,15 @@ func TestLambdaEndToEnd(t *testing.T) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// cookieBanner asserts the answer sets exactly one last-banner cookie,
-// marked Secure (the event came over HTTPS), and returns its banner.
-func cookieBanner(t *testing.T, resp events.APIGatewayProxyResponse) int64 {
+// cookieBanner asserts the answer sets exactly one last-banner cookie, for
+// an ad tag embedded in any site over HTTPS (function URLs are HTTPS only):
+// Secure, SameSite=None and Partitioned (CHIPS); it returns its banner.
+func cookieBanner(t *testing.T, resp events.LambdaFunctionURLResponse) int64 {
 	t.Helper()
-	cookies := resp.MultiValueHeaders["Set-Cookie"]
-	require.Len(t, cookies, 1)
-	m := regexp.MustCompile(`^banner_last=(\d+); Path=/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure$`).FindStringSubmatch(cookies[0])
-	require.NotNil(t, m, cookies[0])
+	require.Len(t, resp.Cookies, 1)
+	require.Empty(t, resp.Headers["Set-Cookie"])
+	m := regexp.MustCompile(`^banner_last=(\d+); Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned$`).FindStringSubmatch(resp.Cookies[0])
+	require.NotNil(t, m, resp.Cookies[0])
 	id, _ := strconv.ParseInt(m[1], 10, 64)
 	return id
 }

@@ -1,7 +1,7 @@
 // Command api serves Banners.
 //
 // Inside Lambda (AWS_LAMBDA_RUNTIME_API is set) it is the API function
-// behind an API Gateway REST API proxy: the API handler over DynamoDB
+// behind a function URL: the API handler over DynamoDB
 // through an in-memory cache, traced with X-Ray. Its environment:
 //
 //	TABLE_NAME      the DynamoDB table (required)
@@ -31,9 +31,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"banners/internal/apigw"
 	"banners/internal/app"
 	"banners/internal/cache"
+	"banners/internal/funcurl"
 	"banners/internal/images"
 	"banners/internal/sample"
 	"banners/internal/server"
@@ -50,7 +50,7 @@ func main() {
 			os.Exit(1)
 		}
 		log.Info("cold start", "init_duration", time.Since(start))
-		lambda.Start(apigw.New(h).Handle)
+		lambda.Start(funcurl.New(h).Handle)
 		return
 	}
 

@@ -19,12 +19,12 @@ import (
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/stretchr/testify/require"
 
-	"banners/internal/apigw"
 	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/funcurl"
 	"banners/internal/testkit"
 	"banners/internal/tracing"
 	"banners/internal/tracing/tracingtest"
@@ -102,13 +102,15 @@ type traceCase struct {
 	wantAnnotations map[string]any
 	wantDynamoDB    bool // a DynamoDB GetItem subsegment under the cache's
 	wantFault       bool
+	// example saves the captured segment for the docs (see writeExample).
+	example bool
 }
 
 var traceCases = []traceCase{
-	{"miss", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0}, true, false},
-	{"hit", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0}, false, false},
-	{"stale", 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0}, true, false},
-	{"unavailable", 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss"}, true, true},
+	{"miss", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0}, true, false, false},
+	{"hit", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0}, false, false, false},
+	{"stale", 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0}, true, false, true},
+	{"unavailable", 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss"}, true, true, false},
 }
 
 // checkSegment asserts what the request (sub)segment seg shows for tc.
@@ -155,7 +157,7 @@ func TestXRayLocal(t *testing.T) {
 			require.Empty(t, seg.ParentID)
 			require.Equal(t, "GET", seg.HTTP.Request.Method)
 			checkSegment(t, tc, seg)
-			if tc.name == "stale" {
+			if tc.example {
 				writeExample(t, seg)
 			}
 		})
@@ -166,7 +168,7 @@ func TestXRayLambda(t *testing.T) {
 	daemon := tracingtest.Start(t)
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	st := newTracedStack(t, srv, loadDataset(t, srv))
-	h := apigw.New(tracing.LambdaHandler(app.SegmentName, st.api))
+	h := funcurl.New(tracing.LambdaHandler(app.SegmentName, st.api))
 	ev := readEvent(t, "get-banners.json")
 
 	const root, parent = "1-6745a0c2-3f0e1d2c4b5a69788796a5b4", "53995c3f42cd8ad8"
@@ -174,7 +176,7 @@ func TestXRayLambda(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st.clock.Add(tc.advance)
 			st.down.Store(tc.down)
-			ev.Path = "/api/campaigns/" + itoa(tc.campaignID) + "/banners"
+			ev.RawPath = "/api/campaigns/" + itoa(tc.campaignID) + "/banners"
 			// The key and value the Lambda runtime library puts in each
 			// invocation's context, and the SDK reads.
 			//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads
@@ -202,7 +204,7 @@ func TestLambdaWithoutTraceHeaderIsSilent(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	st := newTracedStack(t, srv, loadDataset(t, srv))
-	h := apigw.New(tracing.LambdaHandler(app.SegmentName, st.api))
+	h := funcurl.New(tracing.LambdaHandler(app.SegmentName, st.api))
 
 	resp, err := h.Handle(context.Background(), readEvent(t, "get-banners.json"))
 	require.NoError(t, err)
@@ -225,11 +227,12 @@ func writeExample(t *testing.T, seg tracingtest.Segment) {
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
 
-func readEvent(t testing.TB, name string) events.APIGatewayProxyRequest {
+// readEvent reads a function URL event from testdata.
+func readEvent(t testing.TB, name string) events.LambdaFunctionURLRequest {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	require.NoError(t, err)
-	var ev events.APIGatewayProxyRequest
+	var ev events.LambdaFunctionURLRequest
 	require.NoError(t, json.Unmarshal(b, &ev))
 	return ev
 }

@@ -5,18 +5,21 @@
 //	GET /campaigns/{campaign_id}[?quarter=1..4]              302 to one banner's image (the ad tag)
 //
 // A cookie remembers the last banner a visitor was served, so that nobody
-// gets the same banner twice in a row.
+// gets the same banner twice in a row. Over HTTPS it is sent for ad tags
+// embedded in other sites' pages too: Secure, SameSite=None and
+// Partitioned (CHIPS), so each embedding site keeps its own history; over
+// plain HTTP (the local server) it is SameSite=Lax.
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"banners/internal/banner"
@@ -47,14 +50,13 @@ type Options struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	store      banner.Store
-	imageBase  string // JSON-escaped once
-	location   string // as given, for Location headers
-	cookieTail string // "; Path=/; Max-Age=...; HttpOnly; SameSite=Lax"
-	retryAfter []string
-	now        func() time.Time
-	log        *slog.Logger
-	annotate   func(ctx context.Context, key string, value any)
+	store        banner.Store
+	imageBase    string
+	cookieMaxAge int
+	retryAfter   []string
+	now          func() time.Time
+	log          *slog.Logger
+	annotate     func(ctx context.Context, key string, value any)
 }
 
 // New returns a Handler serving banners from store.
@@ -74,16 +76,14 @@ func New(store banner.Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	esc := strconv.Quote(opts.ImageBaseURL)
 	return &Handler{
-		store:      store,
-		imageBase:  esc[1 : len(esc)-1],
-		location:   opts.ImageBaseURL,
-		cookieTail: "; Path=/; Max-Age=" + strconv.Itoa(opts.CookieMaxAge) + "; HttpOnly; SameSite=Lax",
-		retryAfter: []string{strconv.Itoa(opts.RetryAfter)},
-		now:        opts.Now,
-		log:        opts.Logger,
-		annotate:   opts.Annotate,
+		store:        store,
+		imageBase:    opts.ImageBaseURL,
+		cookieMaxAge: opts.CookieMaxAge,
+		retryAfter:   []string{strconv.Itoa(opts.RetryAfter)},
+		now:          opts.Now,
+		log:          opts.Logger,
+		annotate:     opts.Annotate,
 	}
 }
 
@@ -130,7 +130,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.error(w, http.StatusBadRequest, "campaign_id must be a positive integer below 10^18")
 		return
 	}
-	q, ok := quarter(r.URL.RawQuery)
+	q, ok := quarter(r)
 	if !ok {
 		h.error(w, http.StatusBadRequest, "quarter must be 1, 2, 3 or 4")
 		return
@@ -162,72 +162,53 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 	if h.annotate != nil {
 		h.annotate(ctx, "banners", len(ids))
 	}
-	// The two per-request header values, the cookie and then the Location
-	// or the Content-Length, are built on the stack and share one string and
-	// one backing array: two allocations per answer.
-	var vb [256]byte
-	v := append(vb[:0], CookieName+"="...)
-	v = strconv.AppendInt(v, ids[0], 10)
-	v = append(v, h.cookieTail...)
-	v = append(v, secure(r)...)
-	cookieEnd := len(v)
-	var b []byte
-	var bp *[]byte
-	if redirect {
-		v = append(v, h.location...)
-		v = append(v, "image_"...)
-		v = strconv.AppendInt(v, ids[0], 10)
-		v = append(v, ".png"...)
-	} else {
-		bp = bufPool.Get().(*[]byte)
-		b = h.appendJSON((*bp)[:0], k, ids)
-		v = strconv.AppendInt(v, int64(len(b)), 10)
-	}
-	str := string(v)
-	vals := []string{str[:cookieEnd], str[cookieEnd:]}
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore
-	// Capacity 1: a later Header.Add must not overwrite the other value.
-	hdr["Set-Cookie"] = vals[0:1:1]
+	http.SetCookie(w, h.cookie(ids[0], overHTTPS(r)))
 	if redirect {
-		hdr["Location"] = vals[1:2:2]
+		hdr["Location"] = []string{h.imageBase + "image_" + strconv.FormatInt(ids[0], 10) + ".png"}
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	hdr["Content-Type"] = contentJSON
-	hdr["Content-Length"] = vals[1:2:2]
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(b) //nolint:errcheck // the client went away; nothing to do
+	a := answer{CampaignID: k.CampaignID, Quarter: int(k.Quarter), Banners: make([]bannerJSON, len(ids))}
+	for i, id := range ids {
+		a.Banners[i] = bannerJSON{ID: id, ImageURL: h.imageBase + "image_" + strconv.FormatInt(id, 10) + ".png"}
 	}
-	*bp = b
-	bufPool.Put(bp)
+	h.writeJSON(w, http.StatusOK, a, r.Method == http.MethodHead)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// answer is the JSON answer of GET /api/campaigns/{campaign_id}/banners.
+type answer struct {
+	CampaignID int64        `json:"campaign_id"`
+	Quarter    int          `json:"quarter"`
+	Banners    []bannerJSON `json:"banners"`
+}
 
-// appendJSON appends the banners answer to b.
-func (h *Handler) appendJSON(b []byte, k banner.Key, ids []int64) []byte {
-	b = append(b, `{"campaign_id":`...)
-	b = strconv.AppendInt(b, k.CampaignID, 10)
-	b = append(b, `,"quarter":`...)
-	b = strconv.AppendInt(b, int64(k.Quarter), 10)
-	b = append(b, `,"banners":[`...)
-	var num [20]byte
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		n := strconv.AppendInt(num[:0], id, 10) // formatted once, used twice
-		b = append(b, `{"id":`...)
-		b = append(b, n...)
-		b = append(b, `,"image_url":"`...)
-		b = append(b, h.imageBase...)
-		b = append(b, "image_"...)
-		b = append(b, n...)
-		b = append(b, `.png"}`...)
+// bannerJSON is one banner of an answer.
+type bannerJSON struct {
+	ID       int64  `json:"id"`
+	ImageURL string `json:"image_url"`
+}
+
+// cookie returns the last-banner cookie naming id. Over HTTPS it must work
+// for an ad tag on another site's page, where a SameSite=Lax cookie is
+// neither sent nor stored: SameSite=None, which browsers accept only with
+// Secure, and Partitioned (CHIPS), so that it is kept per embedding site
+// even where third-party cookies are blocked. Over plain HTTP, SameSite=None
+// would be refused, so it is Lax.
+func (h *Handler) cookie(id int64, https bool) *http.Cookie {
+	c := &http.Cookie{
+		Name:     CookieName,
+		Value:    strconv.FormatInt(id, 10),
+		Path:     "/",
+		MaxAge:   h.cookieMaxAge,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
 	}
-	return append(b, "]}\n"...)
+	if https {
+		c.Secure, c.SameSite, c.Partitioned = true, http.SameSiteNoneMode, true
+	}
+	return c
 }
 
 // storeError answers for an error from the store.
@@ -254,39 +235,40 @@ func notFound(k banner.Key) string {
 
 // error writes {"error": msg} with status.
 func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
-	hdr := w.Header()
-	hdr["Content-Type"] = contentJSON
-	hdr["Cache-Control"] = noStore
-	b := make([]byte, 0, len(msg)+16)
-	b = append(b, `{"error":`...)
-	b = strconv.AppendQuote(b, msg)
-	b = append(b, "}\n"...)
-	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	w.Write(b) //nolint:errcheck // the client went away; nothing to do
+	w.Header()["Cache-Control"] = noStore
+	h.writeJSON(w, status, struct {
+		Error string `json:"error"`
+	}{msg}, false)
 }
 
-// quarter finds the quarter parameter in a raw query: 0 when absent, false
-// when present but not 1 to 4 (or given twice with different values).
-func quarter(raw string) (banner.Quarter, bool) {
+// writeJSON writes v as JSON with status, without the body when head.
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any, head bool) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only unsupported types fail, and ours are plain structs.
+		h.log.Error("encode JSON", "err", err)
+		b.Reset()
+		b.WriteString(`{"error":"internal error"}` + "\n")
+		status = http.StatusInternalServerError
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = contentJSON
+	hdr["Content-Length"] = []string{strconv.Itoa(b.Len())}
+	w.WriteHeader(status)
+	if !head {
+		w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
+	}
+}
+
+// quarter returns the quarter parameter: 0 when absent, false when present
+// but not 1 to 4 (or given twice with different values). As everywhere in
+// net/http, a pair the query parser rejects (a bad escape, a semicolon) is
+// ignored.
+func quarter(r *http.Request) (banner.Quarter, bool) {
 	var q banner.Quarter
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		key, value, _ := strings.Cut(pair, "=")
-		if strings.Contains(key, "%") || strings.Contains(key, "+") {
-			k, err := url.QueryUnescape(key)
-			if err != nil {
-				continue
-			}
-			key = k
-		}
-		if key != "quarter" {
-			continue
-		}
-		if v, err := url.QueryUnescape(value); err == nil {
-			value = v
-		}
+	for _, value := range r.URL.Query()["quarter"] {
 		if len(value) != 1 || value[0] < '1' || value[0] > '4' {
 			return 0, false
 		}
@@ -301,35 +283,23 @@ func quarter(raw string) (banner.Quarter, bool) {
 
 // lastBanner returns the banner the visitor's cookie names, or 0.
 func lastBanner(r *http.Request) int64 {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && name == CookieName {
-				id, _ := banner.ParseID(strings.Trim(value, `"`))
-				return id
-			}
-		}
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return 0
 	}
-	return 0
+	id, _ := banner.ParseID(c.Value)
+	return id
 }
 
-// secure returns "; Secure" when the visitor reached us over HTTPS.
-func secure(r *http.Request) string {
-	if r.TLS != nil || first(r.Header["X-Forwarded-Proto"]) == "https" || first(r.Header["Cloudfront-Forwarded-Proto"]) == "https" {
-		return "; Secure"
+// overHTTPS reports whether the visitor reached us over HTTPS: a TLS
+// connection (the function URL adapter says so too) or a proxy that says
+// so in X-Forwarded-Proto.
+func overHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
 	}
-	return ""
-}
-
-// first is Header.Get for a key already in canonical form, without
-// canonicalising it again on every request.
-func first(values []string) string {
-	if len(values) == 0 {
-		return ""
-	}
-	return values[0]
+	p := r.Header["X-Forwarded-Proto"]
+	return len(p) > 0 && p[0] == "https"
 }
 
 func cutString(s string, n int) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,8 @@ func TestErrors(t *testing.T) {
 		{"GET", "/api/campaigns/10/banners?quarter=", 400, "quarter must be 1, 2, 3 or 4", ""},
 		{"GET", "/api/campaigns/10/banners?quarter=22", 400, "quarter must be 1, 2, 3 or 4", ""},
 		{"GET", "/api/campaigns/10/banners?quarter=1&quarter=2", 400, "quarter must be 1, 2, 3 or 4", ""},
+		{"GET", "/api/campaigns/10/banners?quarter=+2", 400, "quarter must be 1, 2, 3 or 4", ""},
+		{"GET", "/api/campaigns/10/banners?q%75arter=9", 400, "quarter must be 1, 2, 3 or 4", ""},
 		{"GET", "/campaigns/10?quarter=x", 400, "quarter must be 1, 2, 3 or 4", ""},
 		{"GET", "/api/campaigns/10/banners?quarter=1", 404, "campaign 10 has no banners in quarter 1", ""},
 		{"GET", "/api/campaigns/11/banners", 404, "campaign 11 has no banners in quarter 2", ""},
@@ -192,15 +195,110 @@ func TestBanners(t *testing.T) {
 	require.JSONEq(t, `{"campaign_id":30,"quarter":1,"banners":[{"id":5,"image_url":"https://cdn.example/b/image_5.png"}]}`, body(t, resp))
 }
 
-func TestHead(t *testing.T) {
-	resp := do(t, newHandler(store()), "HEAD", "/api/campaigns/10/banners", nil)
-	require.Equal(t, 200, resp.StatusCode)
-	require.Empty(t, body(t, resp))
+func TestQuarterParameter(t *testing.T) {
+	// Campaign 10 has banners in quarter 2 only, the quarter of at17.
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{"", 2},
+		{"quarter=2", 2},
+		{"quarter=%32", 2},
+		{"q%75arter=2", 2},
+		{"quarter=2&quarter=2", 2},
+		{"utm_source=news&quarter=2&utm_source=footer", 2},
+		// A pair the standard library's query parser rejects is ignored, as
+		// net/http's Request.FormValue ignores it: the rest still counts.
+		{"ref=50%&quarter=2", 2},
+		{"quarter=%zz", 2},
+		{"quarter=1;x", 2},
+	}
+	h := newHandler(store())
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			resp := do(t, h, "GET", "/api/campaigns/10/banners?"+tt.query, nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			var got answer
+			require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &got))
+			require.Equal(t, tt.want, got.Quarter)
+		})
+	}
 }
 
-func TestSecureCookie(t *testing.T) {
-	resp := do(t, newHandler(store()), "GET", "/campaigns/10", http.Header{"X-Forwarded-Proto": {"https"}})
-	require.True(t, strings.HasSuffix(resp.Header.Get("Set-Cookie"), "; HttpOnly; SameSite=Lax; Secure"), resp.Header.Get("Set-Cookie"))
+func TestLastBannerCookie(t *testing.T) {
+	// Campaign 40 has two banners: the one the cookie names is never first.
+	h := newHandler(memory.New([]banner.Campaign{campaign(banner.Key{CampaignID: 40, Quarter: 2}, map[int64]int64{1: 10, 2: 20}, nil)}))
+	tests := []struct {
+		name   string
+		cookie []string
+		want   int64
+	}{
+		{"alone", []string{"banner_last=1"}, 2},
+		{"among others", []string{"a=b; banner_last=2; theme=dark"}, 1},
+		{"quoted", []string{`banner_last="1"`}, 2},
+		{"on a second Cookie line", []string{"a=b", "banner_last=2"}, 1},
+		{"first of two wins", []string{"banner_last=1; banner_last=2"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 20 {
+				resp := do(t, h, "GET", "/api/campaigns/40/banners", http.Header{"Cookie": tt.cookie})
+				var got answer
+				require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &got))
+				require.Len(t, got.Banners, 2)
+				require.Equal(t, tt.want, got.Banners[0].ID)
+			}
+		})
+	}
+}
+
+func TestHead(t *testing.T) {
+	h := newHandler(store())
+	resp := do(t, h, "HEAD", "/api/campaigns/10/banners", nil)
+	require.Equal(t, 200, resp.StatusCode)
+	require.Empty(t, body(t, resp))
+	get := body(t, do(t, h, "GET", "/api/campaigns/10/banners", nil))
+	require.Equal(t, strconv.Itoa(len(get)), resp.Header.Get("Content-Length"), "the GET answer's length")
+	require.NotEmpty(t, resp.Header.Get("Set-Cookie"))
+}
+
+func TestCookieAttributes(t *testing.T) {
+	tests := []struct {
+		name   string
+		target string
+		tls    bool
+		header http.Header
+		want   string // the cookie's attributes after banner_last=<id>
+	}{
+		{"plain HTTP: Lax", "/campaigns/10", false, nil, "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"},
+		{"plain HTTP, JSON answer", "/api/campaigns/10/banners", false, nil, "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"},
+		{"TLS connection: for third-party embeds, partitioned", "/campaigns/10", true, nil, "; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned"},
+		{"TLS, JSON answer", "/api/campaigns/10/banners", true, nil, "; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned"},
+		{"HTTPS proxy", "/campaigns/10", false, http.Header{"X-Forwarded-Proto": {"https"}}, "; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned"},
+		{"HTTP proxy", "/campaigns/10", false, http.Header{"X-Forwarded-Proto": {"http"}}, "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"},
+	}
+	h := newHandler(store())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.target, nil)
+			if tt.tls {
+				req = httptest.NewRequest("GET", "https://example.test"+tt.target, nil)
+			}
+			for k, v := range tt.header {
+				req.Header[k] = v
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			cookies := rec.Result().Header["Set-Cookie"]
+			require.Len(t, cookies, 1)
+			name, rest, _ := strings.Cut(cookies[0], "=")
+			require.Equal(t, httpapi.CookieName, name)
+			id, attrs, _ := strings.Cut(rest, ";")
+			_, err := strconv.ParseInt(id, 10, 64)
+			require.NoError(t, err, cookies[0])
+			require.Equal(t, tt.want, ";"+attrs)
+		})
+	}
 }
 
 func TestRedirect(t *testing.T) {

@@ -8,9 +8,10 @@
 //	out, err := fn.Invoke(ctx, eventJSON)
 //
 // Build compiles the function for the host (CGO_ENABLED=0, -tags
-// lambda.norpc), as Lambda's provided.al2023 runtime runs it. Start runs
-// the RIE, built once per test process from the module's go.mod tool
-// directive, on free loopback ports; it is stopped when the test ends. The
+// lambda.norpc), as Lambda's provided.al2023 runtime runs it, into the
+// test's temporary directory. Start runs the RIE, built once per test
+// process into the Go build cache from the module's go.mod tool directive,
+// on free loopback ports; it is stopped when the test ends. The
 // function's stdout and stderr (its logs) are in Function.Logs.
 //
 // The RIE does not pass X-Ray trace headers on to the function, so traced
@@ -51,20 +52,19 @@ func Build(t testing.TB, pkg string) string {
 	return out
 }
 
-// rie builds the emulator once per process into a temporary directory that
-// outlives single tests; the Go build cache makes later processes fast.
+// rie builds the emulator once per process into the Go build cache (as
+// `go tool` does) and returns its path there: no file is left behind, and
+// later processes find it built.
 var rie = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "lambdatest-rie-")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "aws-lambda-rie")
-	cmd := exec.Command("go", "build", "-o", out, riePackage)
+	cmd := exec.Command("go", "tool", "-n", riePackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build %s: %v\n%s", riePackage, err, b)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool -n %s: %v\n%s", riePackage, err, stderr.Bytes())
 	}
-	return out, nil
+	return strings.TrimSpace(string(out)), nil
 })
 
 // Function is a function running under the RIE.

@@ -1,0 +1,192 @@
+// Package funcurl runs an http.Handler behind a Lambda function URL
+// (payload format 2.0, events.LambdaFunctionURLRequest): the Lambda serves
+// exactly the handler the local server serves, for every method and path.
+//
+// A request keeps its raw path and raw query string verbatim, its headers
+// (Lambda joins repeated ones with commas), its cookies (the event's
+// cookies list, as one Cookie header) and its body, decoded from base64
+// when Lambda encoded it. Function URLs answer over HTTPS only, so the
+// request carries a TLS connection state and an https URL. The answer's
+// headers are joined with ", ", except Set-Cookie, whose values go to the
+// response's cookies list one by one; a body that is not text goes back
+// base64-encoded, and a HEAD answer has none.
+package funcurl
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Handler adapts an http.Handler to function URL events. Create it with
+// New.
+type Handler struct {
+	h http.Handler
+}
+
+// New returns a Handler serving events with h.
+func New(h http.Handler) *Handler { return &Handler{h: h} }
+
+// Handle serves one function URL event. An event that cannot be turned
+// into a request (no method, an invalid one, a bad base64 body, a badly
+// escaped path) gets a 400 JSON answer, as a malformed HTTP request would; it never
+// fails the invocation, which the function URL would turn into a 502.
+func (a *Handler) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	r, err := Request(ctx, &ev)
+	if err != nil {
+		resp := events.LambdaFunctionURLResponse{
+			StatusCode: http.StatusBadRequest,
+			Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+			Body:       `{"error":"malformed request"}` + "\n",
+		}
+		if ev.RequestContext.HTTP.Method == http.MethodHead {
+			resp.Body = ""
+		}
+		return resp, nil
+	}
+	w := &responseWriter{header: make(http.Header), status: http.StatusOK}
+	a.h.ServeHTTP(w, r)
+	return w.response(r.Method == http.MethodHead), nil
+}
+
+// Request builds the http.Request an event stands for, with ctx.
+func Request(ctx context.Context, ev *events.LambdaFunctionURLRequest) (*http.Request, error) {
+	method := ev.RequestContext.HTTP.Method
+	if method == "" {
+		return nil, errors.New("no requestContext.http.method: not a function URL event")
+	}
+	rawPath := ev.RawPath
+	if rawPath == "" {
+		rawPath = "/"
+	}
+	path, err := url.PathUnescape(rawPath)
+	if err != nil {
+		return nil, fmt.Errorf("path of %s %q: %w", method, rawPath, err)
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded && ev.Body != "" {
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return nil, fmt.Errorf("decode base64 body of %s %q: %w", method, rawPath, err)
+		}
+	}
+	r, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("request for %s %q: %w", method, rawPath, err)
+	}
+	if len(body) == 0 {
+		r.Body = http.NoBody
+	}
+	r.Header = make(http.Header, len(ev.Headers)+1)
+	for k, v := range ev.Headers {
+		r.Header[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+	if len(ev.Cookies) > 0 {
+		r.Header["Cookie"] = append(r.Header["Cookie"], strings.Join(ev.Cookies, "; "))
+	}
+	r.Host = r.Header.Get("Host")
+	if r.Host == "" {
+		r.Host = ev.RequestContext.DomainName
+	}
+	// Path and RawPath as net/http's server sets them from the request
+	// line: RawPath only when the client's escaping is not the default one.
+	r.URL = &url.URL{Scheme: "https", Host: r.Host, Path: path, RawQuery: ev.RawQueryString}
+	if r.URL.EscapedPath() != rawPath {
+		r.URL.RawPath = rawPath
+	}
+	r.RequestURI = r.URL.RequestURI()
+	// Lambda terminated the visitor's TLS connection: the request came over
+	// HTTPS, as r.TLS says for net/http's own TLS server.
+	r.TLS = &tls.ConnectionState{}
+	if ip := ev.RequestContext.HTTP.SourceIP; ip != "" {
+		r.RemoteAddr = net.JoinHostPort(ip, "0")
+	}
+	return r, nil
+}
+
+// responseWriter buffers an answer. One per invocation: a function
+// instance serves one invocation at a time, so there is nothing to pool.
+type responseWriter struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+// Header returns the response headers.
+func (w *responseWriter) Header() http.Header { return w.header }
+
+// WriteHeader sets the status; only the first call counts.
+func (w *responseWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	w.status = status
+}
+
+// Write appends to the body.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// response returns the buffered answer as a function URL response.
+func (w *responseWriter) response(head bool) events.LambdaFunctionURLResponse {
+	b := w.body.Bytes()
+	if len(b) > 0 && w.header.Get("Content-Type") == "" {
+		w.header.Set("Content-Type", http.DetectContentType(b))
+	}
+	if !head && len(b) > 0 && w.header.Get("Content-Length") == "" {
+		w.header.Set("Content-Length", strconv.Itoa(len(b)))
+	}
+	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: make(map[string]string, len(w.header))}
+	for k, vs := range w.header {
+		if k == "Set-Cookie" {
+			resp.Cookies = vs
+			continue
+		}
+		resp.Headers[k] = strings.Join(vs, ", ")
+	}
+	if head || len(b) == 0 {
+		return resp
+	}
+	if isText(w.header.Get("Content-Type")) && utf8.Valid(b) {
+		resp.Body = string(b)
+	} else {
+		resp.Body = base64.StdEncoding.EncodeToString(b)
+		resp.IsBase64Encoded = true
+	}
+	return resp
+}
+
+// isText reports whether a body of this content type can travel as a
+// JSON string; anything else is sent base64-encoded.
+func isText(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"),
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	switch mt {
+	case "application/json", "application/javascript", "application/xml",
+		"application/x-www-form-urlencoded":
+		return true
+	}
+	return false
+}
