@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,7 +93,10 @@ func newTracedStack(t *testing.T, srv *dynamotest.Server, table string) tracedSt
 // traceCase is one request of the X-Ray tests and what its segment must
 // show.
 type traceCase struct {
-	name            string
+	name string
+	// warm serves the campaign once before (its segment is skipped), on a
+	// cache of its own: each case stands alone.
+	warm            bool
 	advance         time.Duration
 	down            bool
 	campaignID      int64
@@ -107,10 +109,10 @@ type traceCase struct {
 }
 
 var traceCases = []traceCase{
-	{"miss", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0}, true, false, false},
-	{"hit", 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0}, false, false, false},
-	{"stale", 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0}, true, false, true},
-	{"unavailable", 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss"}, true, true, false},
+	{"miss", false, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0}, true, false, false},
+	{"hit", true, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0}, false, false, false},
+	{"stale", true, 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0}, true, false, true},
+	{"unavailable", false, 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss"}, true, true, false},
 }
 
 // checkSegment asserts what the request (sub)segment seg shows for tc.
@@ -135,27 +137,29 @@ func checkSegment(t *testing.T, tc traceCase, seg tracingtest.Segment) {
 	require.Equal(t, tc.down, ddb.Fault)
 }
 
-func TestXRayLocal(t *testing.T) {
-	daemon := tracingtest.Start(t)
+// runTraceCases runs each trace case on a fresh traced stack over one
+// dynalite table: send serves a request for a campaign in quarter 2 and
+// returns its status; check asserts what is particular to the setting.
+func runTraceCases(t *testing.T, daemon *tracingtest.Daemon, wrap func(http.Handler) http.Handler,
+	send func(t *testing.T, h http.Handler, campaignID int64) int, check func(t *testing.T, seg tracingtest.Segment)) {
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
-	st := newTracedStack(t, srv, loadDataset(t, srv))
-	ts := httptest.NewServer(tracing.Handler(app.SegmentName, st.api))
-	defer ts.Close()
-
+	table := loadDataset(t, srv)
 	for _, tc := range traceCases {
 		t.Run(tc.name, func(t *testing.T) {
+			st := newTracedStack(t, srv, table)
+			h := wrap(st.api)
+			if tc.warm {
+				require.Equal(t, http.StatusOK, send(t, h, tc.campaignID))
+				st.cache.Wait()
+				daemon.Next(t)
+			}
 			st.clock.Add(tc.advance)
 			st.down.Store(tc.down)
-			resp, err := http.Get(ts.URL + "/api/campaigns/" + itoa(tc.campaignID) + "/banners?quarter=2")
-			require.NoError(t, err)
-			resp.Body.Close()
+			require.Equal(t, tc.wantStatus, send(t, h, tc.campaignID))
 			st.cache.Wait()
-			require.Equal(t, tc.wantStatus, resp.StatusCode)
-			require.NotEmpty(t, resp.Header.Get("X-Amzn-Trace-Id"))
 
 			seg := daemon.Next(t)
-			require.Empty(t, seg.ParentID)
-			require.Equal(t, "GET", seg.HTTP.Request.Method)
+			check(t, seg)
 			checkSegment(t, tc, seg)
 			if tc.example {
 				writeExample(t, seg)
@@ -164,42 +168,51 @@ func TestXRayLocal(t *testing.T) {
 	}
 }
 
+func TestXRayLocal(t *testing.T) {
+	daemon := tracingtest.Start(t)
+	wrap := func(h http.Handler) http.Handler { return tracing.Handler(app.SegmentName, h) }
+	send := func(t *testing.T, h http.Handler, campaignID int64) int {
+		ts := httptest.NewServer(h)
+		defer ts.Close()
+		resp, err := http.Get(ts.URL + "/api/campaigns/" + itoa(campaignID) + "/banners?quarter=2")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.NotEmpty(t, resp.Header.Get("X-Amzn-Trace-Id"))
+		return resp.StatusCode
+	}
+	runTraceCases(t, daemon, wrap, send, func(t *testing.T, seg tracingtest.Segment) {
+		require.Empty(t, seg.ParentID)
+		require.Equal(t, "GET", seg.HTTP.Request.Method)
+	})
+}
+
 func TestXRayLambda(t *testing.T) {
 	daemon := tracingtest.Start(t)
-	srv := dynamotest.Start(t, dynamotest.Dynalite)
-	st := newTracedStack(t, srv, loadDataset(t, srv))
-	h := funcurl.New(tracing.LambdaHandler(app.SegmentName, st.api))
-	ev := readEvent(t, "get-banners.json")
-
 	const root, parent = "1-6745a0c2-3f0e1d2c4b5a69788796a5b4", "53995c3f42cd8ad8"
-	for _, tc := range traceCases {
-		t.Run(tc.name, func(t *testing.T) {
-			st.clock.Add(tc.advance)
-			st.down.Store(tc.down)
-			ev.RawPath = "/api/campaigns/" + itoa(tc.campaignID) + "/banners"
-			// The key and value the Lambda runtime library puts in each
-			// invocation's context, and the SDK reads.
-			//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads
-			ctx := context.WithValue(context.Background(), xray.LambdaTraceHeaderKey,
-				"Root="+root+";Parent="+parent+";Sampled=1")
-			resp, err := h.Handle(ctx, ev)
-			require.NoError(t, err)
-			st.cache.Wait()
-			require.Equal(t, tc.wantStatus, resp.StatusCode)
-
-			seg := daemon.Next(t)
-			require.Equal(t, "subsegment", seg.Type)
-			require.Equal(t, root, seg.TraceID)
-			require.Equal(t, parent, seg.ParentID)
-			checkSegment(t, tc, seg)
-		})
+	wrap := func(h http.Handler) http.Handler { return tracing.LambdaHandler(app.SegmentName, h) }
+	send := func(t *testing.T, h http.Handler, campaignID int64) int {
+		ev := readEvent(t, "get-banners.json")
+		ev.RawPath = "/api/campaigns/" + itoa(campaignID) + "/banners"
+		// The key and value the Lambda runtime library puts in each
+		// invocation's context, and the SDK reads.
+		//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads
+		ctx := context.WithValue(context.Background(), xray.LambdaTraceHeaderKey,
+			"Root="+root+";Parent="+parent+";Sampled=1")
+		resp, err := funcurl.New(h).Handle(ctx, ev)
+		require.NoError(t, err)
+		return resp.StatusCode
 	}
+	runTraceCases(t, daemon, wrap, send, func(t *testing.T, seg tracingtest.Segment) {
+		require.Equal(t, "subsegment", seg.Type)
+		require.Equal(t, root, seg.TraceID)
+		require.Equal(t, parent, seg.ParentID)
+	})
 }
 
 func TestLambdaWithoutTraceHeaderIsSilent(t *testing.T) {
 	daemon := tracingtest.Start(t)
 	t.Setenv("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR") // as Lambda sets it
-	var logs syncBuffer
+	var logs testkit.Buffer
 	require.NoError(t, tracing.Configure(tracing.Config{DaemonAddr: daemon.Addr(), Sampling: tracingtest.SampleAll(),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
@@ -238,22 +251,3 @@ func readEvent(t testing.TB, name string) events.LambdaFunctionURLRequest {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b = append(b.b, p...)
-	return len(p), nil
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.b)
-}

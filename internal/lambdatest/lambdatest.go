@@ -33,6 +33,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"banners/internal/testkit"
 )
 
 // riePackage is the RIE's main package, a tool in go.mod.
@@ -71,7 +73,7 @@ var rie = sync.OnceValues(func() (string, error) {
 type Function struct {
 	// URL is the RIE's invocation endpoint.
 	URL  string
-	logs *syncBuffer
+	logs *testkit.Buffer
 }
 
 // Start runs bootstrap under the RIE with the test process's environment
@@ -92,7 +94,7 @@ func Start(t testing.TB, bootstrap string, env ...string) *Function {
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append(os.Environ(), env...)
-	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &syncBuffer{}}
+	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the RIE: %v", err)
@@ -160,28 +162,9 @@ func (f *Function) Logs() string { return f.logs.String() }
 // ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testkit.FreePort()
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Clone(b.b.String())
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
