@@ -120,6 +120,26 @@ func TestLambdaEndToEnd(t *testing.T) {
 		})
 	}
 
+	// One access log line per invocation, in order, with its status.
+	var wantStatuses, gotStatuses []int
+	for _, tt := range tests {
+		wantStatuses = append(wantStatuses, tt.wantStatus)
+	}
+	require.Eventually(t, func() bool {
+		gotStatuses = nil
+		for line := range strings.Lines(fn.Logs()) {
+			var rec struct {
+				Msg    string
+				Status int
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "request" {
+				gotStatuses = append(gotStatuses, rec.Status)
+			}
+		}
+		return len(gotStatuses) >= len(wantStatuses)
+	}, 5*time.Second, 10*time.Millisecond, "access log lines in:\n%s", fn.Logs())
+	require.Equal(t, wantStatuses, gotStatuses)
+
 	m := regexp.MustCompile(`"msg":"cold start","init_duration":(\d+)`).FindStringSubmatch(fn.Logs())
 	require.NotNil(t, m, "cold start logged in:\n%s", fn.Logs())
 	ns, _ := strconv.ParseInt(m[1], 10, 64)

@@ -37,13 +37,15 @@ import (
 	"banners/internal/images"
 	"banners/internal/sample"
 	"banners/internal/server"
+	"banners/internal/tracing"
 )
 
 func main() {
 	start := time.Now()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log)
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// Every line of a request carries its trace ID.
+		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
+		slog.SetDefault(log)
 		h, err := app.NewLambda(context.Background(), os.Getenv, log)
 		if err != nil {
 			log.Error("cold start failed", "err", err)
@@ -58,7 +60,7 @@ func main() {
 	// server does not pay a write system call for each. (Not in Lambda,
 	// where a frozen process would hold its lines back.)
 	lw := server.NewLogWriter(os.Stderr, 200*time.Millisecond)
-	log = slog.New(slog.NewJSONHandler(lw, nil))
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], log)

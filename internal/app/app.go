@@ -66,13 +66,19 @@ func New(store banner.Store, cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// The request's facts (campaign, quarter, cache outcome, banners) go
+	// to its access log line, and to its trace when traced.
+	annotate := server.Note
+	if cfg.Traced {
+		annotate = func(ctx context.Context, key string, value any) {
+			tracing.Annotate(ctx, key, value)
+			server.Note(ctx, key, value)
+		}
+	}
 	cc := cfg.Cache
 	cc.Logger = cfg.Logger
-	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger}
-	if cfg.Traced {
-		cc.Annotate = tracing.Annotate
-		opts.Annotate = tracing.Annotate
-	}
+	cc.Annotate = annotate
+	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger, Annotate: annotate}
 	c, err := cache.New(store, cc)
 	if err != nil {
 		return nil, err
@@ -223,8 +229,9 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 
 // NewLambda wires the API function once, at cold start, from its
 // environment: X-Ray, the DynamoDB store, the cache and the handler, traced
-// per request under the function's segment. functions/api hands the result
-// to the Lambda adapter and the runtime.
+// per request under the function's segment, with one access log line per
+// request (as the local server writes). functions/api hands the result to
+// the Lambda adapter and the runtime.
 func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	env, err := ReadLambdaEnv(getenv)
 	if err != nil {
@@ -241,5 +248,5 @@ func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return tracing.LambdaHandler(SegmentName, api.Handler), nil
+	return server.AccessLog(tracing.LambdaHandler(SegmentName, api.Handler), log), nil
 }

@@ -41,7 +41,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("/campaigns/", cfg.API)
 	mux.Handle("/images/", cfg.Images)
 	mux.Handle("/", http.FileServerFS(cfg.Site))
-	return accessLog(mux, logger(cfg))
+	return AccessLog(mux, logger(cfg))
 }
 
 func logger(cfg Config) *slog.Logger {
@@ -94,39 +94,3 @@ func Run(ctx context.Context, cfg Config, ln net.Listener) error {
 	}
 	return nil
 }
-
-// accessLog writes one structured line per request.
-func accessLog(next http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status),
-			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
-		)
-	})
-}
-
-// recorder remembers the status and size of a response.
-type recorder struct {
-	http.ResponseWriter
-	status, bytes int
-}
-
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
@@ -218,6 +219,46 @@ func Metadata(ctx context.Context, key string, v any) {
 		seg.AddMetadata(key, v) //nolint:errcheck // never fails
 	}
 }
+
+// TraceID returns the X-Ray trace ID of the request ctx belongs to: the
+// Root of the Lambda invocation's trace header, or the ID of the segment
+// in ctx; "" when there is neither.
+func TraceID(ctx context.Context) string {
+	if h, _ := ctx.Value(xray.LambdaTraceHeaderKey).(string); h != "" {
+		for part := range strings.SplitSeq(h, ";") {
+			if root, ok := strings.CutPrefix(part, "Root="); ok {
+				return root
+			}
+		}
+	}
+	if seg := xray.GetSegment(ctx); seg != nil {
+		if p := seg.ParentSegment; p != nil {
+			return p.TraceID
+		}
+		return seg.TraceID
+	}
+	return ""
+}
+
+// LogHandler returns a slog.Handler that adds "trace_id" to every record
+// logged with a context inside a traced request (see TraceID), so a log
+// line leads to its trace, then hands the record to h.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := TraceID(ctx); id != "" {
+		r.AddAttrs(slog.String("trace_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
 
 // logger passes the SDK's warnings and errors to slog.
 type logger struct{ log *slog.Logger }
