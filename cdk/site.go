@@ -80,7 +80,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		images = imageDeployment{dir: props.PlaceholdersDir, contentType: "image/svg+xml", maxAge: pageMaxAge}
 	}
 	if images.dir == "" {
-		// Nothing to ship: /images/* answers 403 until images are uploaded
+		// Nothing to ship: /images/* answers 404 until images are uploaded
 		// (see docs/deploy.md).
 		return
 	}

@@ -140,7 +140,15 @@ func synthesize(root string) (result synthesized, err error) {
 	images := NewBannersStack(app, "Images", props(filepath.Join(root, "images"), settings))
 	options := NewBannersStack(app, "Options", props("", optionSettings))
 	addNagChecks(app)
-	app.Synth(nil)
+	if err := synthApp(app); err != nil {
+		// An unsuppressed cdk-nag error fails the synth: say which.
+		var found []string
+		for _, name := range []string{"Plain", "Images", "Options"} {
+			errs, _ := nagReportErrors(result.outdir, name)
+			found = append(found, errs...)
+		}
+		return result, fmt.Errorf("%w\ncdk-nag AwsSolutions errors:\n%s", err, strings.Join(found, "\n"))
+	}
 
 	if result.plain, err = newStackTemplate(plain, result.outdir); err != nil {
 		return result, err
@@ -150,6 +158,18 @@ func synthesize(root string) (result synthesized, err error) {
 	}
 	result.options, err = newStackTemplate(options, result.outdir)
 	return result, err
+}
+
+// synthApp synthesizes app, returning its panic (a failed validation, such
+// as a cdk-nag error) as an error.
+func synthApp(app awscdk.App) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("synth: %v", r)
+		}
+	}()
+	app.Synth(nil)
+	return nil
 }
 
 // newStackTemplate reads stack's template, and its cdk-nag errors from the
