@@ -53,7 +53,16 @@ type synthesized struct {
 	plain, images, options stackTemplate
 }
 
-// optionSettings turn on everything that is off by default.
+// optionContext turns on everything that is off by default, as
+// `cdk deploy -c key=value` would; optionSettings is what it must read as.
+var optionContext = map[string]any{
+	"cacheTtl":                  "5m",
+	"apiReservedConcurrency":    "50",
+	"ingestReservedConcurrency": "1",
+	"wafRateLimit":              "2000",
+}
+
+// optionSettings are the settings that optionContext sets.
 var optionSettings = Settings{
 	CacheTTL:                  "5m",
 	APIReservedConcurrency:    50,
@@ -138,7 +147,16 @@ func synthesize(root string) (result synthesized, err error) {
 	}
 	plain := NewBannersStack(app, "Plain", props("", settings))
 	images := NewBannersStack(app, "Images", props(filepath.Join(root, "images"), settings))
-	options := NewBannersStack(app, "Options", props("", optionSettings))
+	optCtx := maps.Clone(ctx)
+	maps.Copy(optCtx, optionContext)
+	options, err := settingsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &optCtx}))
+	if err != nil {
+		return result, err
+	}
+	if options != optionSettings {
+		return result, fmt.Errorf("option context reads as %+v, want %+v", options, optionSettings)
+	}
+	optionsStack := NewBannersStack(app, "Options", props("", options))
 	addNagChecks(app)
 	if err := synthApp(app); err != nil {
 		// An unsuppressed cdk-nag error fails the synth: say which.
@@ -156,7 +174,7 @@ func synthesize(root string) (result synthesized, err error) {
 	if result.images, err = newStackTemplate(images, result.outdir); err != nil {
 		return result, err
 	}
-	result.options, err = newStackTemplate(options, result.outdir)
+	result.options, err = newStackTemplate(optionsStack, result.outdir)
 	return result, err
 }
 
