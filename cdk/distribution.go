@@ -25,8 +25,8 @@ type distribution struct {
 	siteBucket awss3.Bucket
 }
 
-// errorStatuses are the statuses CloudFront must never cache: it keeps an
-// error for 10 s by default, whatever the cache policy says. The API
+// errorStatuses are the statuses CloudFront must never cache: by default it
+// keeps an error response for 10 s (its error caching minimum TTL). The API
 // behaviours' cache key has neither the query string nor the cookie, so a
 // cached 400 for one quarter would answer every quarter, and a cached 5xx
 // would outlast a blip; a missing site file (404) costs one S3 request.
@@ -37,7 +37,7 @@ var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 
 // newDistribution defines the CloudFront distribution: the site bucket by
 // default, long-cached images under /images/*, and the uncached API
 // function URL under /api/* and /campaigns/*. Standard logs go to logs.
-func newDistribution(stack awscdk.Stack, props *BannersStackProps, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
+func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
 	// One origin object for both S3 behaviours, so CloudFront has one S3 origin
 	// and one OAC, and the bucket policy has one statement. LIST adds
 	// s3:ListBucket, so S3 answers a missing key with 404 instead of 403
@@ -55,8 +55,8 @@ func newDistribution(stack awscdk.Stack, props *BannersStackProps, siteBucket aw
 	// for cloudfront.amazonaws.com with this distribution's ARN as
 	// SourceArn, lambda:InvokeFunctionUrl and lambda:InvokeFunction (the
 	// second one limited to calls through the URL), both of which function
-	// URLs created since October 2025 require. TestAPIFunctionURL holds it to
-	// that.
+	// URLs created since October 2025 require. TestAPIFunctionURLBehindCloudFrontOnly
+	// holds it to that.
 	apiOrigin := awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(api.url, &awscloudfrontorigins.FunctionUrlOriginWithOACProps{
 		OriginAccessControl: awscloudfront.NewFunctionUrlOriginAccessControl(stack, jsii.String("ApiOriginAccessControl"), &awscloudfront.FunctionUrlOriginAccessControlProps{
 			OriginAccessControlName: regionalName(stack, "api"),

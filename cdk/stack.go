@@ -125,7 +125,7 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	d := newData(stack, props, logs)
 	api := newAPI(stack, props, d.table)
 	site := newSiteBucket(stack, logs)
-	dist := newDistribution(stack, props, site, api, logs)
+	dist := newDistribution(stack, site, api, logs)
 	deploySite(stack, props, dist)
 	if props.WAFRateLimit > 0 {
 		newWAF(stack, dist, props.WAFRateLimit)
