@@ -1,47 +1,55 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// api is the dynamic side of the stack: the REST API and the function
-// behind it.
+// api is the dynamic side of the stack: the API function and its function
+// URL, which only CloudFront can call.
 type api struct {
-	rest awsapigateway.RestApi
-	fn   awslambda.Function
+	fn  awslambda.Function
+	url awslambda.FunctionUrl
 }
 
-// newAPI defines the API function and the regional REST API that routes
-// GET /api/campaigns/{campaign_id}/banners and GET /campaigns/{campaign_id}
-// to it.
+// newAPI defines the API function and its function URL. The URL takes
+// every method and path: the function answers 404 and 405 itself, so what
+// CloudFront serves is what the handler tests check.
 //
-// The execute-api endpoint stays reachable directly (CloudFront uses it as its
-// origin); there is no origin secret because a header value in the template is
-// not a secret. Direct callers get the same answers and share the stage
-// throttle, which is what bounds abuse and cost.
+// The URL's auth type is AWS_IAM and only this stack's distribution may
+// call it (newDistribution grants that, signing through an origin access
+// control), so the function cannot be reached around CloudFront.
 func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITable) api {
+	logs := newFunctionLogGroup(stack, "ApiFunctionLogs")
 	fn := awslambda.NewFunction(stack, jsii.String("ApiFunction"), &awslambda.FunctionProps{
 		Description:  jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(props.LambdaDir), nil),
+		Role:         newFunctionRole(stack, "ApiFunctionRole", "Banners API function", logs),
 		// Lambda CPU scales with memory: 256 MB halves cold-start and
 		// cache-miss latency compared with 128 MB for a small Go binary, and
 		// leaves ample room for the in-memory banner cache.
 		MemorySize: jsii.Number(256),
-		// A request is one cached lookup or one DynamoDB query (milliseconds);
-		// 10 s fails fast, well inside API Gateway's 29 s integration limit.
+		// A request is one cached lookup or one DynamoDB GetItem
+		// (milliseconds); 10 s fails fast, well inside CloudFront's 30 s
+		// origin read timeout.
 		Timeout:  awscdk.Duration_Seconds(jsii.Number(10)),
 		Tracing:  awslambda.Tracing_ACTIVE,
-		LogGroup: newFunctionLogGroup(stack, "ApiFunctionLogs"),
+		LogGroup: logs,
+		// JSON logs, and no START/END/REPORT lines (system level WARN): the
+		// function's own line is the only one per request, which keeps log
+		// ingestion at about 300 bytes a request (see docs/deploy.md).
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
+		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
+		ReservedConcurrentExecutions: reservedConcurrency(props.APIReservedConcurrency),
 		Environment: &map[string]*string{
 			"TABLE_NAME": table.TableName(),
 			"CACHE_TTL":  jsii.String(props.CacheTTL),
@@ -49,85 +57,40 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 			"IMAGE_BASE_URL": jsii.String("/" + imagesPrefix),
 		},
 	})
-	// Read-only: the API never writes the table.
-	table.GrantReadData(fn)
+	// Exactly what the API calls: one GetItem per campaign and quarter.
+	table.Grant(fn, jsii.String("dynamodb:GetItem"))
 
-	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		// Callers must sign with SigV4: CloudFront does, through the OAC.
+		AuthType: awslambda.FunctionUrlAuthType_AWS_IAM,
 	})
-
-	rest := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
-		RestApiName: jsii.String("banners"),
-		Description: jsii.String("Banners API, fronted by CloudFront"),
-		// Regional: CloudFront is the edge layer; an edge-optimized API would
-		// put a second, hidden CloudFront in front of it.
-		EndpointConfiguration: &awsapigateway.EndpointConfiguration{
-			Types: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
-		},
-		// Access logging needs the account-level API Gateway CloudWatch role,
-		// which the recommended feature flags no longer create by default.
-		CloudWatchRole: jsii.Bool(true),
-		DeployOptions: &awsapigateway.StageOptions{
-			StageName:            jsii.String(props.StageName),
-			TracingEnabled:       jsii.Bool(true),
-			ThrottlingRateLimit:  jsii.Number(props.ThrottleRateLimit),
-			ThrottlingBurstLimit: jsii.Number(float64(props.ThrottleBurstLimit)),
-			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
-			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat())),
-			// Access logs carry what we need; execution logs cost per line.
-			LoggingLevel: awsapigateway.MethodLoggingLevel_OFF,
-		},
-	})
-
-	// The stack exports this URL as ApiUrl, next to the CloudFront URLs; drop
-	// the construct's own unnamed copy of it.
-	rest.Node().TryRemoveChild(jsii.String("Endpoint"))
-
-	// Proxy integration: the function sees the whole request and shapes the
-	// whole response, including the 302 and the banner_last cookie.
-	integration := awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{
-		Proxy: jsii.Bool(true),
-		// No console test-invoke permission: one fewer grant per method.
-		AllowTestInvoke: jsii.Bool(false),
-	})
-	banners := rest.Root().
-		AddResource(jsii.String("api"), nil).
-		AddResource(jsii.String("campaigns"), nil).
-		AddResource(jsii.String("{campaign_id}"), nil).
-		AddResource(jsii.String("banners"), nil)
-	banners.AddMethod(jsii.String("GET"), integration, nil)
-
-	adTag := rest.Root().
-		AddResource(jsii.String("campaigns"), nil).
-		AddResource(jsii.String("{campaign_id}"), nil)
-	adTag.AddMethod(jsii.String("GET"), integration, nil)
-
-	return api{rest: rest, fn: fn}
+	return api{fn: fn, url: url}
 }
 
-// accessLogFormat returns the stage's JSON access-log line. It carries the
-// X-Ray trace id so that a log line leads to its trace.
-func accessLogFormat() string {
-	fields := map[string]string{
-		"requestId":          "$context.requestId",
-		"xrayTraceId":        "$context.xrayTraceId",
-		"requestTime":        "$context.requestTime",
-		"ip":                 "$context.identity.sourceIp",
-		"userAgent":          "$context.identity.userAgent",
-		"httpMethod":         "$context.httpMethod",
-		"path":               "$context.path",
-		"resourcePath":       "$context.resourcePath",
-		"status":             "$context.status",
-		"responseLength":     "$context.responseLength",
-		"responseLatency":    "$context.responseLatency",
-		"integrationLatency": "$context.integration.latency",
-		"integrationStatus":  "$context.integration.status",
-		"error":              "$context.error.message",
+// reservedConcurrency returns n as a ReservedConcurrentExecutions value, or
+// nil (no reservation) when n is 0.
+func reservedConcurrency(n int) *float64 {
+	if n <= 0 {
+		return nil
 	}
-	b, err := json.Marshal(fields)
-	if err != nil {
-		panic(err) // a map of strings always marshals
-	}
-	return string(b)
+	return jsii.Number(float64(n))
+}
+
+// newFunctionRole returns an execution role that may write to logs and
+// nothing else yet; each function adds exactly the calls it makes. It
+// replaces the AWSLambdaBasicExecutionRole managed policy, which would let
+// the function create and write any log group.
+func newFunctionRole(stack awscdk.Stack, id, description string, logs awslogs.ILogGroup) awsiam.Role {
+	role := awsiam.NewRole(stack, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(description + ": logs to its own log group, plus the grants next to the function"),
+	})
+	logs.GrantWrite(role)
+	// Tracing_ACTIVE adds xray:PutTraceSegments and PutTelemetryRecords on "*".
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions"),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+	return role
 }

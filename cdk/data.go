@@ -3,18 +3,15 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
-
-// logRetention is how long function and access logs are kept: long enough
-// to investigate last month's incident, short enough not to pile up cost.
-const logRetention = awslogs.RetentionDays_ONE_MONTH
 
 // data is the storage side of the stack: the table the API reads, and the
 // bucket and function that fill it.
@@ -26,8 +23,9 @@ type data struct {
 }
 
 // newData defines the table, the data bucket and the ingest function that
-// loads every uploaded .csv into the table.
-func newData(stack awscdk.Stack, props *BannersStackProps) data {
+// loads every uploaded .csv into the table. The data bucket's access logs go
+// to logs.
+func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) data {
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
@@ -44,6 +42,10 @@ func newData(stack awscdk.Stack, props *BannersStackProps) data {
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		// Who uploaded or read which file: S3 server access logs are free
+		// apart from their storage, unlike CloudTrail data events.
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String(dataBucketLogPrefix),
 		// The CSVs are inputs that can be uploaded again; what matters is in
 		// the retained table, so the bucket is emptied and deleted with the stack.
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
@@ -57,7 +59,13 @@ func newData(stack awscdk.Stack, props *BannersStackProps) data {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), // the SQS maximum: time to notice and replay
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is the ingest function's failure destination; a queue behind it would hold failures of failures"),
+	}}, nil)
 
+	ingestLogs := newFunctionLogGroup(stack, "IngestFunctionLogs")
+	ingestRole := newFunctionRole(stack, "IngestFunctionRole", "Banners ingest function", ingestLogs)
 	ingest := awslambda.NewFunction(stack, jsii.String("IngestFunction"), &awslambda.FunctionProps{
 		Description:  jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -69,7 +77,8 @@ func newData(stack awscdk.Stack, props *BannersStackProps) data {
 		MemorySize: jsii.Number(512),
 		Timeout:    awscdk.Duration_Minutes(jsii.Number(5)),
 		Tracing:    awslambda.Tracing_ACTIVE,
-		LogGroup:   newFunctionLogGroup(stack, "IngestFunctionLogs"),
+		Role:       ingestRole,
+		LogGroup:   ingestLogs,
 		Environment: &map[string]*string{
 			"TABLE_NAME": table.TableName(),
 		},
@@ -77,29 +86,37 @@ func newData(stack awscdk.Stack, props *BannersStackProps) data {
 		// so that is safe. Two retries ride out throttling and transient errors.
 		RetryAttempts: jsii.Number(2),
 		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-		// One load at a time: each event recomputes a whole quarter, and a
-		// lease on the quarter's manifest turns a concurrent load into a
-		// retried conflict; serial loads make that the rare case.
-		ReservedConcurrentExecutions: jsii.Number(1),
+		// Off by default (accounts with 10 concurrent executions refuse any
+		// reservation). Loads stay safe without it: a lease on the quarter's
+		// manifest turns a concurrent load of the same quarter into a retried
+		// conflict. 1 serializes loads, where the account allows it.
+		ReservedConcurrentExecutions: reservedConcurrency(props.IngestReservedConcurrency),
 	})
 
 	// Least privilege: exactly the calls a load makes (GetItem and PutItem on
 	// the quarter's manifest, BatchWriteItem for the read models), the
 	// uploads, nothing else.
 	table.Grant(ingest, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:BatchWriteItem"))
-	bucket.GrantRead(ingest, nil)
+	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
+	}))
+	// The function never lists, but a load reads the quarter's three files
+	// and takes a missing one as empty (NoSuchKey, internal/ingest/s3.go).
+	// Without s3:ListBucket, S3 answers AccessDenied for a missing key
+	// instead, and the load of the first uploaded file would fail.
+	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:ListBucket"),
+		Resources: jsii.Strings(*bucket.BucketArn()),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(ingestRole, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("s3:GetObject on the data bucket's objects: the keys are whatever operators upload"),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<DataBucket[0-9A-F]+\.Arn>\/\*$/`)}},
+	}}, jsii.Bool(true))
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED,
 		awss3notifications.NewLambdaDestination(ingest),
 		&awss3.NotificationKeyFilter{Suffix: jsii.String(".csv")})
 
 	return data{table: table, bucket: bucket, ingest: ingest, dlq: dlq}
-}
-
-// newFunctionLogGroup returns a log group with the stack's retention that is
-// deleted with the stack.
-func newFunctionLogGroup(stack awscdk.Stack, id string) awslogs.LogGroup {
-	return awslogs.NewLogGroup(stack, jsii.String(id), &awslogs.LogGroupProps{
-		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
 }

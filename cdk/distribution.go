@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // visitorCookie is the only cookie the API sees: it remembers the last
@@ -24,14 +25,44 @@ type distribution struct {
 	siteBucket awss3.Bucket
 }
 
+// errorStatuses are the statuses CloudFront must never cache: by default it
+// keeps an error response for 10 s (its error caching minimum TTL). The API
+// behaviours' cache key has neither the query string nor the cookie, so a
+// cached 400 for one quarter would answer every quarter, and a cached 5xx
+// would outlast a blip; a missing site file (404) costs one S3 request.
+// No entry has a response page: the origin's own answer (the API's JSON,
+// S3's 404) reaches the viewer unchanged.
+var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+
 // newDistribution defines the CloudFront distribution: the site bucket by
-// default, long-cached images under /images/*, and the uncached API under
-// /api/* and /campaigns/*.
-func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api) distribution {
+// default, long-cached images under /images/*, and the uncached API
+// function URL under /api/* and /campaigns/*. Standard logs go to logs.
+func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
 	// One origin object for both S3 behaviours, so CloudFront has one S3 origin
-	// and one OAC, and the bucket policy has one statement.
-	siteOrigin := awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(siteBucket, nil)
-	apiOrigin := awscloudfrontorigins.NewRestApiOrigin(api.rest, nil)
+	// and one OAC, and the bucket policy has one statement. LIST adds
+	// s3:ListBucket, so S3 answers a missing key with 404 instead of 403
+	// AccessDenied. It exposes no listing: the only bucket-level request
+	// CloudFront could send is GET /, which DefaultRootObject maps to
+	// index.html, and the S3 behaviours forward no query string.
+	siteOrigin := awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(siteBucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{
+		OriginAccessControl: awscloudfront.NewS3OriginAccessControl(stack, jsii.String("SiteOriginAccessControl"), &awscloudfront.S3OriginAccessControlProps{
+			OriginAccessControlName: regionalName(stack, "site"),
+			Description:             jsii.String("Banners: CloudFront reads the site bucket"),
+		}),
+		OriginAccessLevels: &[]awscloudfront.AccessLevel{awscloudfront.AccessLevel_READ, awscloudfront.AccessLevel_LIST},
+	})
+	// The origin also adds the function's resource policy: two statements
+	// for cloudfront.amazonaws.com with this distribution's ARN as
+	// SourceArn, lambda:InvokeFunctionUrl and lambda:InvokeFunction (the
+	// second one limited to calls through the URL), both of which function
+	// URLs created since October 2025 require. TestAPIFunctionURLBehindCloudFrontOnly
+	// holds it to that.
+	apiOrigin := awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(api.url, &awscloudfrontorigins.FunctionUrlOriginWithOACProps{
+		OriginAccessControl: awscloudfront.NewFunctionUrlOriginAccessControl(stack, jsii.String("ApiOriginAccessControl"), &awscloudfront.FunctionUrlOriginAccessControlProps{
+			OriginAccessControlName: regionalName(stack, "api"),
+			Description:             jsii.String("Banners: CloudFront signs its calls to the API function URL"),
+		}),
+	})
 	headers := newSecurityHeadersPolicy(stack)
 
 	pageCache := awscloudfront.NewCachePolicy(stack, jsii.String("PageCachePolicy"), &awscloudfront.CachePolicyProps{
@@ -56,18 +87,23 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api) distr
 		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_None(),
 	})
 	apiRequests := awscloudfront.NewOriginRequestPolicy(stack, jsii.String("ApiOriginRequestPolicy"), &awscloudfront.OriginRequestPolicyProps{
-		Comment:             jsii.String("Banners API: the query string (quarter) and the banner_last cookie, nothing else"),
-		QueryStringBehavior: awscloudfront.OriginRequestQueryStringBehavior_All(),
-		CookieBehavior:      awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(visitorCookie)),
-		// No viewer headers: API Gateway needs its own Host, which CloudFront
-		// sets from the origin domain when Host is not forwarded.
+		// Policy names are unique per account: carry the region.
+		OriginRequestPolicyName: regionalName(stack, "api-requests"),
+		Comment:                 jsii.String("Banners API: the query string (quarter) and the banner_last cookie, nothing else"),
+		QueryStringBehavior:     awscloudfront.OriginRequestQueryStringBehavior_All(),
+		CookieBehavior:          awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(visitorCookie)),
+		// No viewer headers: the function URL needs its own Host, which
+		// CloudFront sets from the origin domain when Host is not forwarded,
+		// and the OAC signature covers it.
 		HeaderBehavior: awscloudfront.OriginRequestHeaderBehavior_None(),
 	})
 
 	apiBehavior := &awscloudfront.BehaviorOptions{
 		Origin:               apiOrigin,
 		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
-		AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
+		// Every method reaches the function, which answers GET and HEAD and
+		// says 405 to the rest itself.
+		AllowedMethods: awscloudfront.AllowedMethods_ALLOW_ALL(),
 		// Every request reaches the function, so every visitor gets a fresh
 		// shuffle and the cookie is honoured.
 		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
@@ -82,7 +118,12 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api) distr
 		HttpVersion:       awscloudfront.HttpVersion_HTTP2_AND_3,
 		// North America and Europe only: the cheapest price class. Visitors
 		// elsewhere are served from the nearest of those edges.
-		PriceClass: awscloudfront.PriceClass_PRICE_CLASS_100,
+		PriceClass:     awscloudfront.PriceClass_PRICE_CLASS_100,
+		ErrorResponses: errorResponses(),
+		// Standard logs: free to deliver, paid only as S3 storage.
+		EnableLogging: jsii.Bool(true),
+		LogBucket:     logs,
+		LogFilePrefix: jsii.String(cloudFrontLogPrefix),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin:                siteOrigin,
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
@@ -105,7 +146,30 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api) distr
 			"/campaigns/*": apiBehavior,
 		},
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dist, &[]*cdknag.NagPackSuppression{
+		{
+			Id:     jsii.String("AwsSolutions-CFR4"),
+			Reason: jsii.String("The default *.cloudfront.net certificate fixes the viewer policy at TLSv1; a TLS 1.2 minimum needs a custom domain and ACM certificate"),
+		},
+	}, nil)
+	// DefaultRootObject is set, which is what this warning asks for (see
+	// the comment on siteOrigin).
+	awscdk.Annotations_Of(dist).AcknowledgeWarning(jsii.String("@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk"),
+		jsii.String("DefaultRootObject maps GET / to index.html and no query string reaches S3"))
 	return distribution{dist: dist, siteBucket: siteBucket}
+}
+
+// errorResponses returns one entry per errorStatuses: cached for 0 s, with
+// the origin's status and body.
+func errorResponses() *[]*awscloudfront.ErrorResponse {
+	var got []*awscloudfront.ErrorResponse
+	for _, status := range errorStatuses {
+		got = append(got, &awscloudfront.ErrorResponse{
+			HttpStatus: jsii.Number(status),
+			Ttl:        awscdk.Duration_Seconds(jsii.Number(0)),
+		})
+	}
+	return &got
 }
 
 // newSecurityHeadersPolicy defines the response headers added to every
@@ -113,7 +177,8 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api) distr
 // pages embed the ad tag and its images.
 func newSecurityHeadersPolicy(stack awscdk.Stack) awscloudfront.ResponseHeadersPolicy {
 	return awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("SecurityHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment: jsii.String("Banners: HSTS, CSP, nosniff, no framing"),
+		ResponseHeadersPolicyName: regionalName(stack, "security-headers"),
+		Comment:                   jsii.String("Banners: HSTS, CSP, nosniff, no framing"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
 				AccessControlMaxAge: awscdk.Duration_Days(jsii.Number(730)), // two years, the usual preload value

@@ -5,7 +5,8 @@
 // cdk.json runs it with `go run ./cdk` from the repository root after its
 // "build" step has compiled both Lambdas into build/api and build/ingest.
 // Settings come from CDK context (cdk.json or -c key=value), see
-// settingsFromContext.
+// settingsFromContext. The AWS Solutions rules of cdk-nag run on every
+// synth: an unsuppressed error fails `cdk synth` and `cdk deploy`.
 package main
 
 import (
@@ -20,11 +21,11 @@ import (
 // Context keys read by the app. Defaults live in DefaultSettings and, for
 // visibility, in the "context" block of cdk.json.
 const (
-	ctxStageName          = "stageName"
-	ctxCacheTTL           = "cacheTtl"
-	ctxThrottleRateLimit  = "throttleRateLimit"
-	ctxThrottleBurstLimit = "throttleBurstLimit"
-	ctxImagesDir          = "imagesDir"
+	ctxCacheTTL                  = "cacheTtl"
+	ctxAPIReservedConcurrency    = "apiReservedConcurrency"
+	ctxIngestReservedConcurrency = "ingestReservedConcurrency"
+	ctxWAFRateLimit              = "wafRateLimit"
+	ctxImagesDir                 = "imagesDir"
 )
 
 func main() {
@@ -54,6 +55,7 @@ func main() {
 		Settings:        settings,
 	})
 
+	addNagChecks(app)
 	app.Synth(nil)
 }
 
@@ -62,23 +64,22 @@ func main() {
 func settingsFromContext(app awscdk.App) (Settings, error) {
 	s := DefaultSettings()
 	var err error
-	if s.StageName, err = contextString(app, ctxStageName, s.StageName); err != nil {
-		return Settings{}, err
-	}
 	if s.CacheTTL, err = contextString(app, ctxCacheTTL, s.CacheTTL); err != nil {
 		return Settings{}, err
 	}
-	if s.ThrottleRateLimit, err = contextFloat(app, ctxThrottleRateLimit, s.ThrottleRateLimit); err != nil {
-		return Settings{}, err
+	ints := []struct {
+		key string
+		dst *int
+	}{
+		{ctxAPIReservedConcurrency, &s.APIReservedConcurrency},
+		{ctxIngestReservedConcurrency, &s.IngestReservedConcurrency},
+		{ctxWAFRateLimit, &s.WAFRateLimit},
 	}
-	burst, err := contextFloat(app, ctxThrottleBurstLimit, float64(s.ThrottleBurstLimit))
-	if err != nil {
-		return Settings{}, err
+	for _, i := range ints {
+		if *i.dst, err = contextInt(app, i.key, *i.dst); err != nil {
+			return Settings{}, err
+		}
 	}
-	if burst != float64(int(burst)) {
-		return Settings{}, fmt.Errorf("%s: %v is not a whole number", ctxThrottleBurstLimit, burst)
-	}
-	s.ThrottleBurstLimit = int(burst)
 	return s, s.Validate()
 }
 
@@ -95,21 +96,26 @@ func contextString(app awscdk.App, key, def string) (string, error) {
 	}
 }
 
-// contextFloat returns the context value of key as a number, or def when the
-// key is not set. It accepts JSON numbers (cdk.json) and strings (-c k=v).
-func contextFloat(app awscdk.App, key string, def float64) (float64, error) {
+// contextInt returns the context value of key as a whole number, or def
+// when the key is not set. It accepts JSON numbers (cdk.json) and strings
+// (-c k=v).
+func contextInt(app awscdk.App, key string, def int) (int, error) {
+	var f float64
 	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
 	case nil:
 		return def, nil
 	case float64:
-		return v, nil
+		f = v
 	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		var err error
+		if f, err = strconv.ParseFloat(v, 64); err != nil {
 			return 0, fmt.Errorf("%s: %q is not a number", key, v)
 		}
-		return f, nil
 	default:
 		return 0, fmt.Errorf("%s: want a number, got %v (%T)", key, v, v)
 	}
+	if f != float64(int(f)) {
+		return 0, fmt.Errorf("%s: %v is not a whole number", key, f)
+	}
+	return int(f), nil
 }

@@ -21,17 +21,25 @@ const (
 // out of the uploaded asset. Glob patterns without a slash match at any depth.
 var siteAssetExcludes = []string{"*.go", "testdata"}
 
+// deployMemoryMB is the memory of the CDK function that copies the site
+// and the images into the bucket: 400 images are a few MB, and more memory
+// makes the copy faster.
+const deployMemoryMB = 512
+
 // imagesPrefix is where the images live in the site bucket and in URLs.
 const imagesPrefix = "images/"
 
-// newSiteBucket defines the private bucket behind CloudFront.
-func newSiteBucket(stack awscdk.Stack) awss3.Bucket {
+// newSiteBucket defines the private bucket behind CloudFront. Its access
+// logs go to logs.
+func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 	return awss3.NewBucket(stack, jsii.String("SiteBucket"), &awss3.BucketProps{
 		// Only CloudFront reads it, through Origin Access Control.
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		// SSE-S3: OAC can read it without a KMS key policy.
-		Encryption: awss3.BucketEncryption_S3_MANAGED,
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String(siteBucketLogPrefix),
 		// Everything in it can be deployed again from the repository.
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 		AutoDeleteObjects: jsii.Bool(true),
@@ -42,6 +50,9 @@ func newSiteBucket(stack awscdk.Stack) awss3.Bucket {
 // from props.ImagesDir, else the placeholders), then invalidates what
 // changed in CloudFront.
 func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
+	// Both deployments share one CDK handler function (same memory size),
+	// which logs to this group instead of one kept for two years.
+	deployLogs := newFunctionLogGroup(stack, "DeploySiteLogs")
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
 			awss3deployment.Source_Asset(jsii.String(props.SiteDir), &awss3assets.AssetOptions{
@@ -58,6 +69,8 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		},
 		Distribution:      site.dist,
 		DistributionPaths: jsii.Strings("/", "/index.html", "/app.js", "/style.css"),
+		MemoryLimit:       jsii.Number(deployMemoryMB),
+		LogGroup:          deployLogs,
 	})
 
 	images := imageDeployment{dir: props.ImagesDir, contentType: "image/jpeg", maxAge: imageMaxAge}
@@ -67,7 +80,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		images = imageDeployment{dir: props.PlaceholdersDir, contentType: "image/svg+xml", maxAge: pageMaxAge}
 	}
 	if images.dir == "" {
-		// Nothing to ship: /images/* answers 403 until images are uploaded
+		// Nothing to ship: /images/* answers 404 until images are uploaded
 		// (see docs/deploy.md).
 		return
 	}
@@ -84,8 +97,8 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 			awss3deployment.CacheControl_SetPublic(),
 			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(images.maxAge))),
 		},
-		// 400 images are a few MB; more memory makes the copy faster.
-		MemoryLimit:       jsii.Number(512),
+		MemoryLimit:       jsii.Number(deployMemoryMB),
+		LogGroup:          deployLogs,
 		Distribution:      site.dist,
 		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
 	})

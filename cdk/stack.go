@@ -3,64 +3,69 @@ package main
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"banners/internal/cache"
 )
 
 // Settings are the tunable, non-asset parts of the stack.
 type Settings struct {
-	// StageName is the API Gateway stage, and the first path segment of the
-	// direct API URL.
-	StageName string
 	// CacheTTL is the API function's in-memory cache lifetime as a Go
-	// duration string ("60s"); it is passed as CACHE_TTL.
+	// duration string ("60s"); it is passed as CACHE_TTL and must be
+	// positive, as the function requires (cache.ParseTTL).
 	CacheTTL string
-	// ThrottleRateLimit is the stage's steady-state limit in requests per
-	// second, shared by all methods and callers.
-	ThrottleRateLimit float64
-	// ThrottleBurstLimit is the stage's token-bucket size in requests: how many
-	// requests above the rate limit can be served at once.
-	ThrottleBurstLimit int
+	// APIReservedConcurrency, when positive, reserves that many concurrent
+	// executions for the API function, which is also its ceiling: the cap
+	// on what a flood of requests can cost. 0 (the default) reserves
+	// nothing, so the function shares the account's unreserved pool.
+	APIReservedConcurrency int
+	// IngestReservedConcurrency, when positive, reserves that many
+	// concurrent executions for the ingest function; 1 serializes loads.
+	// 0 (the default) reserves nothing.
+	IngestReservedConcurrency int
+	// WAFRateLimit, when positive, attaches an AWS WAF web ACL to the
+	// distribution that blocks a client IP for as long as it sends more
+	// than this many requests in a 5-minute window. 0 (the default) adds
+	// no WAF. The web ACL exists only in us-east-1, so the stack must be
+	// deployed there when this is set.
+	WAFRateLimit int
 }
 
 // DefaultSettings returns the settings used when CDK context sets nothing.
 // cdk.json repeats them so that they are visible in one place.
 func DefaultSettings() Settings {
-	return Settings{
-		StageName: "prod",
-		CacheTTL:  "60s",
-		// About 260 M requests a month at the limit: enough for a campaign
-		// page, low enough to cap the bill if someone hammers the API.
-		ThrottleRateLimit:  100,
-		ThrottleBurstLimit: 200,
-	}
+	// No reservations: Lambda refuses any reservation that leaves fewer
+	// than 10 unreserved executions, and new accounts have only 10.
+	return Settings{CacheTTL: "60s"}
 }
 
-// stageNamePattern is what API Gateway accepts as a stage name.
-var stageNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// WAF's limits for a rate-based rule's limit, in requests per window.
+const (
+	wafMinRateLimit = 10
+	wafMaxRateLimit = 2_000_000_000
+)
 
-// Validate reports the first setting that API Gateway or the API function
-// would reject.
+// Validate reports the first setting that Lambda, AWS WAF or the API
+// function would reject.
 func (s Settings) Validate() error {
-	if !stageNamePattern.MatchString(s.StageName) {
-		return fmt.Errorf("stage name %q: want 1-128 letters, digits, '-' or '_'", s.StageName)
+	// The same check as the API function's at start, so a deploy cannot
+	// ship a TTL the function refuses.
+	if _, err := cache.ParseTTL(s.CacheTTL); err != nil {
+		return err
 	}
-	ttl, err := time.ParseDuration(s.CacheTTL)
-	if err != nil {
-		return fmt.Errorf("cache TTL: %w", err)
+	if s.APIReservedConcurrency < 0 {
+		return fmt.Errorf("API reserved concurrency %d: must not be negative", s.APIReservedConcurrency)
 	}
-	if ttl < 0 {
-		return fmt.Errorf("cache TTL %s: must not be negative", s.CacheTTL)
+	if s.IngestReservedConcurrency < 0 {
+		return fmt.Errorf("ingest reserved concurrency %d: must not be negative", s.IngestReservedConcurrency)
 	}
-	if s.ThrottleRateLimit <= 0 {
-		return fmt.Errorf("throttle rate limit %v: must be positive", s.ThrottleRateLimit)
-	}
-	if s.ThrottleBurstLimit < 1 {
-		return fmt.Errorf("throttle burst limit %d: must be at least 1", s.ThrottleBurstLimit)
+	if s.WAFRateLimit != 0 && (s.WAFRateLimit < wafMinRateLimit || s.WAFRateLimit > wafMaxRateLimit) {
+		return fmt.Errorf("WAF rate limit %d: want 0 (off) or %d to %d requests per 5 minutes",
+			s.WAFRateLimit, wafMinRateLimit, wafMaxRateLimit)
 	}
 	return nil
 }
@@ -116,28 +121,36 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
-	d := newData(stack, props)
+	logs := newAccessLogsBucket(stack)
+	d := newData(stack, props, logs)
 	api := newAPI(stack, props, d.table)
-	site := newSiteBucket(stack)
-	dist := newDistribution(stack, site, api)
+	site := newSiteBucket(stack, logs)
+	dist := newDistribution(stack, site, api, logs)
 	deploySite(stack, props, dist)
+	if props.WAFRateLimit > 0 {
+		newWAF(stack, dist, props.WAFRateLimit)
+	}
+	// Last: they act on the helper functions that the constructs above added.
+	newHelperLogGroups(stack)
+	suppressHelperFindings(stack)
 
-	newOutputs(stack, dist, api, d)
+	newOutputs(stack, dist, d, logs)
 	return stack
 }
 
 // newOutputs exports what an operator needs after a deploy: where to look,
 // where to upload, and which table holds the data.
-func newOutputs(stack awscdk.Stack, dist distribution, api api, d data) {
+func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket) {
 	base := "https://" + *dist.dist.DistributionDomainName()
 	outputs := []struct{ id, value, description string }{
-		{"BannerUrl", base + "/?cam-id=1", "Visitor page of campaign 1; change cam-id for other campaigns"},
-		{"AdTagUrlPattern", base + "/campaigns/{campaign_id}", "Ad tag: answers 302 to one banner image of the campaign"},
-		{"ApiUrl", *api.rest.Url(), "API Gateway stage URL (direct, throttled; prefer the CloudFront URLs)"},
+		{"BannerUrl", base + "/?cam-id=1", "Site: visitor page of campaign 1; change cam-id for other campaigns"},
+		{"AdTagUrl", base + "/campaigns/1", "Ad tag of campaign 1: answers 302 to one of its banner images"},
+		{"DistributionId", *dist.dist.DistributionId(), "CloudFront distribution, for invalidations"},
 		{"DataBucketName", *d.bucket.BucketName(), "Upload <quarter>/<kind>_<quarter>.csv here to load the table"},
 		{"TableName", *d.table.TableName(), "DynamoDB table (retained when the stack is deleted)"},
 		{"SiteBucketName", *dist.siteBucket.BucketName(), "Site bucket; images live under images/"},
 		{"IngestFailuresQueueUrl", *d.dlq.QueueUrl(), "Ingest events that failed after the retries"},
+		{"AccessLogsBucketName", *logs.BucketName(), "CloudFront and S3 access logs (kept 90 days)"},
 	}
 	for _, o := range outputs {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{
