@@ -28,10 +28,10 @@ func event(t testing.TB, name string) events.LambdaFunctionURLRequest {
 // seen is what the probe handler saw of a request.
 type seen struct {
 	Method, Path, RawPath, RawQuery, RequestURI, Host, RemoteAddr string
-	Scheme                                                        string
 	TLS                                                           bool
 	Query                                                         map[string][]string
 	Accept                                                        []string
+	HostHeader                                                    []string
 	ForwardedFor                                                  string
 	Cookies                                                       []string
 	Body                                                          []byte
@@ -54,7 +54,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:   "/api/campaigns/10/banners?quarter=2&utm_source=newsletter&utm_source=footer",
 			Host:         "abcdefg1234567hijklmnopqrs.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:   "130.176.212.18:0",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{"quarter": {"2"}, "utm_source": {"newsletter", "footer"}},
 			Accept:       []string{"application/json, text/plain;q=0.5"},
@@ -69,7 +68,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:    "/api/campaigns/10/banners",
 			Host:          "abcdefg1234567hijklmnopqrs.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:    "130.176.212.18:0",
-			Scheme:        "https",
 			TLS:           true,
 			Query:         map[string][]string{},
 			Accept:        []string{"application/json, text/plain;q=0.5"},
@@ -96,7 +94,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:   "/api/campaigns/%31%30/banners?q=a+b%26c&quarter=%32&x",
 			Host:         "u.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:   "[2001:db8::1]:0",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{"q": {"a b&c"}, "quarter": {"2"}, "x": {""}},
 			Cookies:      []string{"a=1", "banner_last=3"},
@@ -109,7 +106,6 @@ func TestRequest(t *testing.T) {
 			Method:       "GET",
 			Path:         "/",
 			RequestURI:   "/",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{},
 			Body:         []byte{},
@@ -122,8 +118,8 @@ func TestRequest(t *testing.T) {
 			h := funcurl.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got = seen{
 					Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery,
-					RequestURI: r.RequestURI, Host: r.Host, RemoteAddr: r.RemoteAddr, Scheme: r.URL.Scheme, TLS: r.TLS != nil,
-					Query: r.URL.Query(), Accept: r.Header["Accept"], ForwardedFor: r.Header.Get("X-Forwarded-For"),
+					RequestURI: r.RequestURI, Host: r.Host, RemoteAddr: r.RemoteAddr, TLS: r.TLS != nil,
+					Query: r.URL.Query(), Accept: r.Header["Accept"], HostHeader: r.Header["Host"], ForwardedFor: r.Header.Get("X-Forwarded-For"),
 					ContentLength: r.ContentLength, ContextValue: r.Context().Value(ctxKey{}),
 				}
 				for _, c := range r.Cookies() {
@@ -158,6 +154,9 @@ func TestMalformedEvents(t *testing.T) {
 		{"badly escaped path", events.LambdaFunctionURLRequest{RawPath: "/campaigns/%zz",
 			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: get}},
 			`path of GET "/campaigns/%zz"`},
+		{"HEAD with a bad base64 body", events.LambdaFunctionURLRequest{RawPath: "/x", Body: "%%%", IsBase64Encoded: true,
+			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "HEAD"}}},
+			`decode base64 body of HEAD "/x"`},
 	}
 	h := funcurl.New(http.NotFoundHandler())
 	for _, tt := range tests {
@@ -165,14 +164,19 @@ func TestMalformedEvents(t *testing.T) {
 			_, err := funcurl.Request(context.Background(), &tt.ev)
 			require.ErrorContains(t, err, tt.wantErr)
 
-			// The invocation itself answers 400, not a Lambda error (502).
+			// The invocation itself answers 400, not a Lambda error (502);
+			// with no body to a HEAD request.
 			got, err := h.Handle(context.Background(), tt.ev)
 			require.NoError(t, err)
-			require.Equal(t, events.LambdaFunctionURLResponse{
+			want := events.LambdaFunctionURLResponse{
 				StatusCode: http.StatusBadRequest,
 				Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 				Body:       `{"error":"malformed request"}` + "\n",
-			}, got)
+			}
+			if tt.ev.RequestContext.HTTP.Method == http.MethodHead {
+				want.Body = ""
+			}
+			require.Equal(t, want, got)
 		})
 	}
 }
