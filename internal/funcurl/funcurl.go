@@ -152,7 +152,9 @@ func (w *responseWriter) response(head bool) events.LambdaFunctionURLResponse {
 	if len(b) > 0 && w.header.Get("Content-Type") == "" {
 		w.header.Set("Content-Type", http.DetectContentType(b))
 	}
-	if !head && len(b) > 0 && w.header.Get("Content-Length") == "" {
+	// Content-Length as net/http's server sets it for a buffered answer:
+	// also 0 for an empty one, except to HEAD or where no body is allowed.
+	if !head && w.header.Get("Content-Length") == "" && bodyAllowed(w.status) {
 		w.header.Set("Content-Length", strconv.Itoa(len(b)))
 	}
 	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: make(map[string]string, len(w.header))}
@@ -173,6 +175,11 @@ func (w *responseWriter) response(head bool) events.LambdaFunctionURLResponse {
 		resp.IsBase64Encoded = true
 	}
 	return resp
+}
+
+// bodyAllowed reports whether an answer with status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // isText reports whether a body of this content type can travel as a

@@ -5,14 +5,20 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"banners/internal/banner"
 	"banners/internal/funcurl"
+	"banners/internal/httpapi"
+	"banners/internal/memory"
 )
 
 // event reads a function URL event from the API function's testdata.
@@ -233,7 +239,7 @@ func TestResponse(t *testing.T) {
 			w.WriteHeader(http.StatusFound)
 		}, events.LambdaFunctionURLResponse{
 			StatusCode: 302,
-			Headers:    map[string]string{"Location": "/images/image_5.png"},
+			Headers:    map[string]string{"Location": "/images/image_5.png", "Content-Length": "0"},
 			Cookies:    []string{"banner_last=5; Path=/; Secure; SameSite=None; Partitioned"},
 		}},
 		{"HEAD drops the body, keeps its length", "HEAD", func(w http.ResponseWriter, r *http.Request) {
@@ -249,6 +255,12 @@ func TestResponse(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 		}, events.LambdaFunctionURLResponse{
 			StatusCode: 503,
+			Headers:    map[string]string{"Content-Length": "0"},
+		}},
+		{"no Content-Length where no body is allowed", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}, events.LambdaFunctionURLResponse{
+			StatusCode: 204,
 			Headers:    map[string]string{},
 		}},
 	}
@@ -291,5 +303,95 @@ func BenchmarkRoundTrip(b *testing.B) {
 		if _, err := json.Marshal(resp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSameAnswersAsLocalServer sends the same requests to the API handler
+// through the adapter and through net/http's own HTTPS server, as the local
+// server runs it, and requires the same status, headers and body. Campaign
+// 30 has a single banner, so its answers do not vary.
+func TestSameAnswersAsLocalServer(t *testing.T) {
+	tally := banner.NewTally()
+	tally.Revenue[5] = 1
+	tally.Banners[5] = struct{}{}
+	api := httpapi.New(memory.New([]banner.Campaign{tally.Campaign(banner.Key{CampaignID: 30, Quarter: 2})}),
+		httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	local := httptest.NewTLSServer(api)
+	defer local.Close()
+	adapter := funcurl.New(api)
+
+	tests := []struct {
+		method, rawPath, rawQuery string
+		cookie                    string
+		wantStatus                int
+	}{
+		{"GET", "/api/campaigns/30/banners", "quarter=2", "banner_last=5", 200},
+		{"HEAD", "/api/campaigns/30/banners", "quarter=2", "", 200},
+		{"GET", "/campaigns/30", "quarter=2&ord=123", "", 302},
+		{"GET", "/campaigns/%33%30", "quarter=%32", "", 302},
+		{"HEAD", "/campaigns/30/", "quarter=2", "", 302},
+		{"GET", "/api/campaigns/31/banners", "quarter=2", "", 404},
+		{"GET", "/nowhere", "", "", 404},
+		{"HEAD", "/nowhere", "", "", 404},
+		{"GET", "/api/campaigns/30", "", "", 404},
+		{"POST", "/api/campaigns/30/banners", "", "", 405},
+		{"DELETE", "/campaigns/30", "", "", 405},
+		{"OPTIONS", "/campaigns/30", "", "", 405},
+		{"GET", "/api/campaigns/abc/banners", "", "", 400},
+		{"GET", "/campaigns/-1", "", "", 400},
+		{"GET", "/campaigns/30", "quarter=9", "", 400},
+	}
+	// answer is what a client sees, without the Date net/http adds.
+	type answer struct {
+		Status int
+		Header map[string]string
+		Body   string
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.rawPath+"?"+tt.rawQuery, func(t *testing.T) {
+			target := local.URL + tt.rawPath
+			if tt.rawQuery != "" {
+				target += "?" + tt.rawQuery
+			}
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, target, nil)
+			require.NoError(t, err)
+			if tt.cookie != "" {
+				req.Header.Set("Cookie", tt.cookie)
+			}
+			client := local.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			want := answer{Status: resp.StatusCode, Header: map[string]string{}, Body: string(b)}
+			for k, v := range resp.Header {
+				if k != "Date" {
+					want.Header[k] = strings.Join(v, ", ")
+				}
+			}
+			require.Equal(t, tt.wantStatus, want.Status)
+
+			ev := events.LambdaFunctionURLRequest{
+				RawPath:        tt.rawPath,
+				RawQueryString: tt.rawQuery,
+				Headers:        map[string]string{"host": "abc.lambda-url.eu-central-1.on.aws"},
+				RequestContext: events.LambdaFunctionURLRequestContext{
+					HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: tt.method},
+				},
+			}
+			if tt.cookie != "" {
+				ev.Cookies = []string{tt.cookie}
+			}
+			out, err := adapter.Handle(t.Context(), ev)
+			require.NoError(t, err)
+			got := answer{Status: out.StatusCode, Header: out.Headers, Body: out.Body}
+			if len(out.Cookies) > 0 {
+				got.Header["Set-Cookie"] = strings.Join(out.Cookies, ", ")
+			}
+			require.False(t, out.IsBase64Encoded)
+			require.Equal(t, want, got)
+		})
 	}
 }
