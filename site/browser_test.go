@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +22,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"banners/internal/banner"
+	"banners/internal/httpapi"
+	"banners/internal/images"
+	"banners/internal/memory"
+	"banners/internal/server"
+	"banners/site"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -27,8 +40,8 @@ const waitTimeout = 30 * time.Second
 // TestBrowser opens the visitor page in headless Chromium against the real
 // local server, built from ./functions/api, and checks what a visitor sees.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("headless Chromium is needed at %s: %v; .ci/run installs Debian's chromium package (apt-get install chromium)", chromiumPath, err)
+	if err := needChromium(); err != nil {
+		t.Fatal(err)
 	}
 
 	baseURL := startServer(t)
@@ -106,6 +119,207 @@ func TestBrowser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// adTagLoads is how many times the publisher's page loads the ad tag.
+const adTagLoads = 12
+
+// TestAdTagOnAnotherSite opens a publisher's page on one site
+// (https://news.test), then another's (https://blog.test), each loading our
+// ad tag from a third site (https://ads.test) again and again, one <img>
+// after the other, in headless Chromium that blocks third-party cookies.
+// Our server records every ad-tag request: the banner the visitor's cookie
+// named and the banner served. As served (Secure; SameSite=None;
+// Partitioned) the cookie comes back on every next load and no banner is
+// served twice in a row, and each publisher's page starts with a history of
+// its own (the cookie is partitioned by top-level site). The other rows show
+// what the test catches: a SameSite=Lax cookie (as served before) and an
+// unpartitioned third-party cookie never come back.
+func TestAdTagOnAnotherSite(t *testing.T) {
+	if err := needChromium(); err != nil {
+		t.Fatal(err)
+	}
+	browser := startBrowser(t,
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
+		// Block third-party cookies, as browsers increasingly do (this
+		// Chromium already does by default; the last row shows it).
+		chromedp.Flag("test-third-party-cookie-phaseout", true),
+	)
+
+	tests := []struct {
+		name string
+		// attributes replaces the cookie's attributes after its value, when
+		// set: what another server would send.
+		attributes   string
+		wantReturned bool // the cookie comes back with the next load
+	}{
+		{"as served: partitioned", "", true},
+		{"SameSite=Lax, as before", "; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Lax", false},
+		{"third-party, not partitioned", "; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ads := startAdServer(t, tt.attributes)
+			adTag := ads.url + "/campaigns/10?quarter=2"
+			publishers := []string{startPublisher(t, "news.test", adTag), startPublisher(t, "blog.test", adTag)}
+
+			ctx, cancel := context.WithTimeout(browser, waitTimeout)
+			defer cancel()
+			ctx, cancel = chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+			defer cancel()
+			for _, page := range publishers {
+				require.NoError(t, chromedp.Do(ctx,
+					chromedp.Navigate(page),
+					chromedp.WaitReady(chromedp.CSS(`body[data-done]`)),
+				), "open %s", page)
+				loaded, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+					`[...document.querySelectorAll("#ads img")].filter((img) => img.complete && img.naturalWidth > 0).length`))
+				require.NoError(t, err)
+				require.Equal(t, adTagLoads, loaded, "banners shown on %s", page)
+			}
+
+			got := ads.requests()
+			require.Len(t, got, len(publishers)*adTagLoads)
+			for i, r := range got {
+				if tt.attributes == "" {
+					require.Regexp(t, `^banner_last=\d+; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned$`, r.setCookie)
+				}
+				page, load := publishers[i/adTagLoads], i%adTagLoads
+				var want int64 // a page's first load has no history
+				if tt.wantReturned && load > 0 {
+					want = got[i-1].served
+					require.NotEqual(t, want, r.served, "%s, load %d: banner %d twice in a row", page, load, r.served)
+				}
+				require.Equal(t, want, r.sent, "%s, load %d: the banner the cookie named", page, load)
+			}
+		})
+	}
+}
+
+// adRequest is one ad-tag request as our server saw it.
+type adRequest struct {
+	sent      int64  // the banner the request's cookie named, 0 for none
+	served    int64  // the banner the redirect pointed to
+	setCookie string // the Set-Cookie header of the answer
+}
+
+// adServer is our server, over HTTPS on https://ads.test:<port>, recording
+// the ad-tag requests.
+type adServer struct {
+	url string
+	mu  sync.Mutex
+	log []adRequest
+}
+
+func (s *adServer) requests() []adRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]adRequest(nil), s.log...)
+}
+
+var location = regexp.MustCompile(`/images/image_(\d+)\.png$`)
+
+// startAdServer starts the local server's handler over HTTPS with campaign
+// 10 holding three banners in quarter 2. With attributes set, it sends the
+// cookie with those attributes instead of its own.
+func startAdServer(t *testing.T, attributes string) *adServer {
+	t.Helper()
+	tally := banner.NewTally()
+	for id := int64(101); id <= 103; id++ {
+		tally.Revenue[id] = id
+		tally.Banners[id] = struct{}{}
+	}
+	log := slog.New(slog.DiscardHandler)
+	api := httpapi.New(memory.New([]banner.Campaign{tally.Campaign(banner.Key{CampaignID: 10, Quarter: 2})}), httpapi.Options{Logger: log})
+	h := server.Handler(server.Config{API: api, Images: images.Placeholders{}, Site: site.FS, Logger: log})
+
+	s := &adServer{}
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/campaigns/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var req adRequest
+		if c, err := r.Cookie(httpapi.CookieName); err == nil {
+			req.sent, _ = strconv.ParseInt(c.Value, 10, 64)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if m := location.FindStringSubmatch(rec.Header().Get("Location")); m != nil {
+			req.served, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		if attributes != "" {
+			if name, _, ok := strings.Cut(rec.Header().Get("Set-Cookie"), ";"); ok {
+				rec.Header().Set("Set-Cookie", name+attributes)
+			}
+		}
+		req.setCookie = rec.Header().Get("Set-Cookie")
+		s.mu.Lock()
+		s.log = append(s.log, req)
+		s.mu.Unlock()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes()) //nolint:errcheck // the browser went away; the test fails on its own
+	}))
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	s.url = "https://ads.test:" + port(t, ts.URL)
+	return s
+}
+
+// startPublisher starts another site, https://<host>:<port>, whose page
+// loads adTag adTagLoads times, each <img> once the one before it has
+// loaded (a fresh query parameter each time, as ad tags carry, so that the
+// browser does not reuse the image), then marks body[data-done].
+func startPublisher(t *testing.T, host, adTag string) string {
+	t.Helper()
+	page := fmt.Sprintf(`<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>%s</title>
+<h1>Today's news</h1>
+<div id="ads"></div>
+<script>
+const tag = %q, loads = %d;
+let n = 0;
+function next() {
+  if (n === loads) {
+    document.body.dataset.done = "";
+    return;
+  }
+  const img = new Image(300, 250);
+  img.alt = "Advertisement";
+  img.onload = img.onerror = next;
+  img.src = tag + "&ord=" + n++;
+  document.getElementById("ads").append(img);
+}
+next();
+</script>
+`, host, adTag, adTagLoads)
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(page)) //nolint:errcheck // the browser went away; the test fails on its own
+	}))
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return "https://" + host + ":" + port(t, ts.URL) + "/"
+}
+
+// port returns the port of a URL.
+func port(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	require.NoError(t, err)
+	return u.Port()
+}
+
+// needChromium fails when headless Chromium is not where it is expected.
+func needChromium() error {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return fmt.Errorf("headless Chromium is needed at %s: %v; .ci/run installs Debian's chromium package (apt-get install chromium)", chromiumPath, err)
+	}
+	return nil
 }
 
 // pageStatus is what the page shows in #status.
@@ -294,10 +508,10 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// startBrowser starts headless Chromium with a fresh profile and returns a
-// chromedp context for it. Each test opens its own tab from it. The browser
-// stops when the test ends.
-func startBrowser(t *testing.T) context.Context {
+// startBrowser starts headless Chromium with a fresh profile and the extra
+// options, and returns a chromedp context for it. Each test opens its own
+// tab from it. The browser stops when the test ends.
+func startBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "site-chromium-")
 	require.NoError(t, err)
@@ -316,6 +530,7 @@ func startBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancelBrowser := chromedp.NewContext(allocCtx)

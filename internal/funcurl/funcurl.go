@@ -6,7 +6,8 @@
 // (Lambda joins repeated ones with commas), its cookies (the event's
 // cookies list, as one Cookie header) and its body, decoded from base64
 // when Lambda encoded it. Function URLs answer over HTTPS only, so the
-// request carries a TLS connection state and an https URL. The answer's
+// request carries a TLS connection state, as one from net/http's TLS server
+// does. The answer's
 // headers are joined with ", ", except Set-Cookie, whose values go to the
 // response's cookies list one by one; a body that is not text goes back
 // base64-encoded, and a HEAD answer has none.
@@ -41,8 +42,9 @@ func New(h http.Handler) *Handler { return &Handler{h: h} }
 
 // Handle serves one function URL event. An event that cannot be turned
 // into a request (no method, an invalid one, a bad base64 body, a badly
-// escaped path) gets a 400 JSON answer, as a malformed HTTP request would; it never
-// fails the invocation, which the function URL would turn into a 502.
+// escaped path) gets a 400 JSON answer, as a malformed HTTP request would;
+// it never fails the invocation, which the function URL would turn into a
+// 502.
 func (a *Handler) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	r, err := Request(ctx, &ev)
 	if err != nil {
@@ -95,13 +97,15 @@ func Request(ctx context.Context, ev *events.LambdaFunctionURLRequest) (*http.Re
 	if len(ev.Cookies) > 0 {
 		r.Header["Cookie"] = append(r.Header["Cookie"], strings.Join(ev.Cookies, "; "))
 	}
+	// As net/http's server does: the host in Host only, and the URL as the
+	// request line gives it, with RawPath only when the client's escaping
+	// is not the default one.
 	r.Host = r.Header.Get("Host")
+	delete(r.Header, "Host")
 	if r.Host == "" {
 		r.Host = ev.RequestContext.DomainName
 	}
-	// Path and RawPath as net/http's server sets them from the request
-	// line: RawPath only when the client's escaping is not the default one.
-	r.URL = &url.URL{Scheme: "https", Host: r.Host, Path: path, RawQuery: ev.RawQueryString}
+	r.URL = &url.URL{Path: path, RawQuery: ev.RawQueryString}
 	if r.URL.EscapedPath() != rawPath {
 		r.URL.RawPath = rawPath
 	}
@@ -148,7 +152,9 @@ func (w *responseWriter) response(head bool) events.LambdaFunctionURLResponse {
 	if len(b) > 0 && w.header.Get("Content-Type") == "" {
 		w.header.Set("Content-Type", http.DetectContentType(b))
 	}
-	if !head && len(b) > 0 && w.header.Get("Content-Length") == "" {
+	// Content-Length as net/http's server sets it for a buffered answer:
+	// also 0 for an empty one, except to HEAD or where no body is allowed.
+	if !head && w.header.Get("Content-Length") == "" && bodyAllowed(w.status) {
 		w.header.Set("Content-Length", strconv.Itoa(len(b)))
 	}
 	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: make(map[string]string, len(w.header))}
@@ -169,6 +175,11 @@ func (w *responseWriter) response(head bool) events.LambdaFunctionURLResponse {
 		resp.IsBase64Encoded = true
 	}
 	return resp
+}
+
+// bodyAllowed reports whether an answer with status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // isText reports whether a body of this content type can travel as a

@@ -5,14 +5,20 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"banners/internal/banner"
 	"banners/internal/funcurl"
+	"banners/internal/httpapi"
+	"banners/internal/memory"
 )
 
 // event reads a function URL event from the API function's testdata.
@@ -28,10 +34,10 @@ func event(t testing.TB, name string) events.LambdaFunctionURLRequest {
 // seen is what the probe handler saw of a request.
 type seen struct {
 	Method, Path, RawPath, RawQuery, RequestURI, Host, RemoteAddr string
-	Scheme                                                        string
 	TLS                                                           bool
 	Query                                                         map[string][]string
 	Accept                                                        []string
+	HostHeader                                                    []string
 	ForwardedFor                                                  string
 	Cookies                                                       []string
 	Body                                                          []byte
@@ -54,7 +60,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:   "/api/campaigns/10/banners?quarter=2&utm_source=newsletter&utm_source=footer",
 			Host:         "abcdefg1234567hijklmnopqrs.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:   "130.176.212.18:0",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{"quarter": {"2"}, "utm_source": {"newsletter", "footer"}},
 			Accept:       []string{"application/json, text/plain;q=0.5"},
@@ -69,7 +74,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:    "/api/campaigns/10/banners",
 			Host:          "abcdefg1234567hijklmnopqrs.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:    "130.176.212.18:0",
-			Scheme:        "https",
 			TLS:           true,
 			Query:         map[string][]string{},
 			Accept:        []string{"application/json, text/plain;q=0.5"},
@@ -96,7 +100,6 @@ func TestRequest(t *testing.T) {
 			RequestURI:   "/api/campaigns/%31%30/banners?q=a+b%26c&quarter=%32&x",
 			Host:         "u.lambda-url.eu-central-1.on.aws",
 			RemoteAddr:   "[2001:db8::1]:0",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{"q": {"a b&c"}, "quarter": {"2"}, "x": {""}},
 			Cookies:      []string{"a=1", "banner_last=3"},
@@ -109,7 +112,6 @@ func TestRequest(t *testing.T) {
 			Method:       "GET",
 			Path:         "/",
 			RequestURI:   "/",
-			Scheme:       "https",
 			TLS:          true,
 			Query:        map[string][]string{},
 			Body:         []byte{},
@@ -122,8 +124,8 @@ func TestRequest(t *testing.T) {
 			h := funcurl.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got = seen{
 					Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery,
-					RequestURI: r.RequestURI, Host: r.Host, RemoteAddr: r.RemoteAddr, Scheme: r.URL.Scheme, TLS: r.TLS != nil,
-					Query: r.URL.Query(), Accept: r.Header["Accept"], ForwardedFor: r.Header.Get("X-Forwarded-For"),
+					RequestURI: r.RequestURI, Host: r.Host, RemoteAddr: r.RemoteAddr, TLS: r.TLS != nil,
+					Query: r.URL.Query(), Accept: r.Header["Accept"], HostHeader: r.Header["Host"], ForwardedFor: r.Header.Get("X-Forwarded-For"),
 					ContentLength: r.ContentLength, ContextValue: r.Context().Value(ctxKey{}),
 				}
 				for _, c := range r.Cookies() {
@@ -158,6 +160,9 @@ func TestMalformedEvents(t *testing.T) {
 		{"badly escaped path", events.LambdaFunctionURLRequest{RawPath: "/campaigns/%zz",
 			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: get}},
 			`path of GET "/campaigns/%zz"`},
+		{"HEAD with a bad base64 body", events.LambdaFunctionURLRequest{RawPath: "/x", Body: "%%%", IsBase64Encoded: true,
+			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "HEAD"}}},
+			`decode base64 body of HEAD "/x"`},
 	}
 	h := funcurl.New(http.NotFoundHandler())
 	for _, tt := range tests {
@@ -165,14 +170,19 @@ func TestMalformedEvents(t *testing.T) {
 			_, err := funcurl.Request(context.Background(), &tt.ev)
 			require.ErrorContains(t, err, tt.wantErr)
 
-			// The invocation itself answers 400, not a Lambda error (502).
+			// The invocation itself answers 400, not a Lambda error (502);
+			// with no body to a HEAD request.
 			got, err := h.Handle(context.Background(), tt.ev)
 			require.NoError(t, err)
-			require.Equal(t, events.LambdaFunctionURLResponse{
+			want := events.LambdaFunctionURLResponse{
 				StatusCode: http.StatusBadRequest,
 				Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 				Body:       `{"error":"malformed request"}` + "\n",
-			}, got)
+			}
+			if tt.ev.RequestContext.HTTP.Method == http.MethodHead {
+				want.Body = ""
+			}
+			require.Equal(t, want, got)
 		})
 	}
 }
@@ -229,7 +239,7 @@ func TestResponse(t *testing.T) {
 			w.WriteHeader(http.StatusFound)
 		}, events.LambdaFunctionURLResponse{
 			StatusCode: 302,
-			Headers:    map[string]string{"Location": "/images/image_5.png"},
+			Headers:    map[string]string{"Location": "/images/image_5.png", "Content-Length": "0"},
 			Cookies:    []string{"banner_last=5; Path=/; Secure; SameSite=None; Partitioned"},
 		}},
 		{"HEAD drops the body, keeps its length", "HEAD", func(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +255,12 @@ func TestResponse(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 		}, events.LambdaFunctionURLResponse{
 			StatusCode: 503,
+			Headers:    map[string]string{"Content-Length": "0"},
+		}},
+		{"no Content-Length where no body is allowed", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}, events.LambdaFunctionURLResponse{
+			StatusCode: 204,
 			Headers:    map[string]string{},
 		}},
 	}
@@ -287,5 +303,95 @@ func BenchmarkRoundTrip(b *testing.B) {
 		if _, err := json.Marshal(resp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSameAnswersAsLocalServer sends the same requests to the API handler
+// through the adapter and through net/http's own HTTPS server, as the local
+// server runs it, and requires the same status, headers and body. Campaign
+// 30 has a single banner, so its answers do not vary.
+func TestSameAnswersAsLocalServer(t *testing.T) {
+	tally := banner.NewTally()
+	tally.Revenue[5] = 1
+	tally.Banners[5] = struct{}{}
+	api := httpapi.New(memory.New([]banner.Campaign{tally.Campaign(banner.Key{CampaignID: 30, Quarter: 2})}),
+		httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	local := httptest.NewTLSServer(api)
+	defer local.Close()
+	adapter := funcurl.New(api)
+
+	tests := []struct {
+		method, rawPath, rawQuery string
+		cookie                    string
+		wantStatus                int
+	}{
+		{"GET", "/api/campaigns/30/banners", "quarter=2", "banner_last=5", 200},
+		{"HEAD", "/api/campaigns/30/banners", "quarter=2", "", 200},
+		{"GET", "/campaigns/30", "quarter=2&ord=123", "", 302},
+		{"GET", "/campaigns/%33%30", "quarter=%32", "", 302},
+		{"HEAD", "/campaigns/30/", "quarter=2", "", 302},
+		{"GET", "/api/campaigns/31/banners", "quarter=2", "", 404},
+		{"GET", "/nowhere", "", "", 404},
+		{"HEAD", "/nowhere", "", "", 404},
+		{"GET", "/api/campaigns/30", "", "", 404},
+		{"POST", "/api/campaigns/30/banners", "", "", 405},
+		{"DELETE", "/campaigns/30", "", "", 405},
+		{"OPTIONS", "/campaigns/30", "", "", 405},
+		{"GET", "/api/campaigns/abc/banners", "", "", 400},
+		{"GET", "/campaigns/-1", "", "", 400},
+		{"GET", "/campaigns/30", "quarter=9", "", 400},
+	}
+	// answer is what a client sees, without the Date net/http adds.
+	type answer struct {
+		Status int
+		Header map[string]string
+		Body   string
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.rawPath+"?"+tt.rawQuery, func(t *testing.T) {
+			target := local.URL + tt.rawPath
+			if tt.rawQuery != "" {
+				target += "?" + tt.rawQuery
+			}
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, target, nil)
+			require.NoError(t, err)
+			if tt.cookie != "" {
+				req.Header.Set("Cookie", tt.cookie)
+			}
+			client := local.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			want := answer{Status: resp.StatusCode, Header: map[string]string{}, Body: string(b)}
+			for k, v := range resp.Header {
+				if k != "Date" {
+					want.Header[k] = strings.Join(v, ", ")
+				}
+			}
+			require.Equal(t, tt.wantStatus, want.Status)
+
+			ev := events.LambdaFunctionURLRequest{
+				RawPath:        tt.rawPath,
+				RawQueryString: tt.rawQuery,
+				Headers:        map[string]string{"host": "abc.lambda-url.eu-central-1.on.aws"},
+				RequestContext: events.LambdaFunctionURLRequestContext{
+					HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: tt.method},
+				},
+			}
+			if tt.cookie != "" {
+				ev.Cookies = []string{tt.cookie}
+			}
+			out, err := adapter.Handle(t.Context(), ev)
+			require.NoError(t, err)
+			got := answer{Status: out.StatusCode, Header: out.Headers, Body: out.Body}
+			if len(out.Cookies) > 0 {
+				got.Header["Set-Cookie"] = strings.Join(out.Cookies, ", ")
+			}
+			require.False(t, out.IsBase64Encoded)
+			require.Equal(t, want, got)
+		})
 	}
 }
