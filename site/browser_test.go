@@ -1,7 +1,6 @@
 package site_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"banners/internal/images"
 	"banners/internal/memory"
 	"banners/internal/server"
+	"banners/internal/testkit"
 	"banners/site"
 )
 
@@ -317,7 +317,7 @@ func port(t *testing.T, rawURL string) string {
 // needChromium fails when headless Chromium is not where it is expected.
 func needChromium() error {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		return fmt.Errorf("headless Chromium is needed at %s: %v; .ci/run installs Debian's chromium package (apt-get install chromium)", chromiumPath, err)
+		return fmt.Errorf("headless Chromium is needed at %s: %v; `make test` installs Debian's chromium package when it can (apt-get install chromium)", chromiumPath, err)
 	}
 	return nil
 }
@@ -438,7 +438,7 @@ func startServer(t *testing.T) string {
 	}
 
 	addr := freeAddr(t)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	srv := exec.Command(bin, "-addr", addr)
 	srv.Stdout = &logs
 	srv.Stderr = &logs
@@ -486,26 +486,20 @@ func ping(ctx context.Context, url string) error {
 	return resp.Body.Close()
 }
 
-// moduleRoot returns the folder of the go.mod of module banners.
+// moduleRoot returns the folder of the module's go.mod.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	require.NoError(t, err, "go env GOMOD")
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		t.Fatalf("go env GOMOD: not inside the module (got %q)", gomod)
-	}
-	return filepath.Dir(gomod)
+	dir, err := testkit.ModuleRoot()
+	require.NoError(t, err)
+	return dir
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testkit.FreePort()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // startBrowser starts headless Chromium with a fresh profile and the extra
@@ -561,23 +555,4 @@ func removeProfile(t *testing.T, dir string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("remove browser profile %s: %v", dir, err)
-}
-
-// syncBuffer is a bytes.Buffer that the server's output can write to while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
