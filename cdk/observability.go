@@ -276,7 +276,8 @@ func (m metrics) invalidRowRate() awscloudwatch.MathExpression {
 		id := string(k)
 		// Metric IDs are global to the alarm: one set per kind.
 		acc, rej, inv := "accepted_"+id, "rejected_"+id, "invalid_"+id
-		share := expr(fmt.Sprintf("100 * FILL(%s, 0) / (FILL(%s, 0) + FILL(%s, 0) + 1e-9)", inv, acc, rej), "invalid % "+id,
+		rows := fmt.Sprintf("(FILL(%s, 0) + FILL(%s, 0))", acc, rej)
+		share := expr(fmt.Sprintf("IF(%s > 0, 100 * FILL(%s, 0) / %s, 0)", rows, inv, rows), "invalid % "+id,
 			map[string]awscloudwatch.IMetric{
 				acc: m.metric(mRowsAccepted, "Sum", "accepted "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
 				rej: m.metric(mRowsRejected, "Sum", "rejected "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
