@@ -18,9 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/app"
@@ -362,4 +364,289 @@ func TestCapturedLinesAreTheRealOnes(t *testing.T) {
 	}
 	require.Equal(t, 1, stale, joinLines(lines))
 	require.Equal(t, 8, requests, joinLines(lines))
+}
+
+// renderJoin renders a template string that may be an Fn::Join, writing
+// each reference as <Ref:id> or <GetAtt:id.attr>.
+func renderJoin(t *testing.T, v any) string {
+	t.Helper()
+	if s, ok := v.(string); ok {
+		return s
+	}
+	join := v.(map[string]any)["Fn::Join"].([]any)
+	var b strings.Builder
+	for i, part := range join[1].([]any) {
+		if i > 0 {
+			b.WriteString(join[0].(string))
+		}
+		switch p := part.(type) {
+		case string:
+			b.WriteString(p)
+		case map[string]any:
+			if r, ok := p["Ref"]; ok {
+				fmt.Fprintf(&b, "<Ref:%s>", r)
+			} else if ga, ok := p["Fn::GetAtt"].([]any); ok {
+				fmt.Fprintf(&b, "<GetAtt:%s.%s>", ga[0], ga[1])
+			} else {
+				t.Fatalf("unexpected part %v", p)
+			}
+		}
+	}
+	return b.String()
+}
+
+// alarmMetrics returns what an alarm watches: "Namespace/MetricName stat
+// period" for a plain metric, or, for metric math, the returned expression
+// followed by each metric it reads, sorted.
+func alarmMetrics(t *testing.T, props map[string]any) []string {
+	t.Helper()
+	if name, ok := props["MetricName"].(string); ok {
+		return []string{fmt.Sprintf("%s/%s %s %v", props["Namespace"], name, props["Statistic"], props["Period"])}
+	}
+	var expression string
+	var reads []string
+	for _, m := range props["Metrics"].([]any) {
+		mm := m.(map[string]any)
+		if mm["ReturnData"] == true {
+			expression, _ = mm["Expression"].(string) // "" for a plain metric
+		}
+		if ms, ok := mm["MetricStat"].(map[string]any); ok {
+			metric := ms["Metric"].(map[string]any)
+			dims := ""
+			if d, ok := metric["Dimensions"].([]any); ok {
+				for _, x := range d {
+					dm := x.(map[string]any)
+					dims += fmt.Sprintf(" %v=%v", dm["Name"], dm["Value"])
+				}
+			}
+			reads = append(reads, fmt.Sprintf("%s=%s%s %s %v", mm["Id"], metric["MetricName"], dims, ms["Stat"], ms["Period"]))
+		}
+	}
+	sort.Strings(reads)
+	return append([]string{expression}, reads...)
+}
+
+func TestAlarms(t *testing.T) {
+	st := synth(t).plain
+	topic := ref(st.one(t, "AWS::SNS::Topic", "AlarmTopic").id)
+	kindReads := func(kind string) []string {
+		return []string{
+			"accepted_" + kind + "=RowsAccepted Kind=" + kind + " Sum 300",
+			"invalid_" + kind + "=RowsInvalid Kind=" + kind + " Sum 300",
+			"rejected_" + kind + "=RowsRejected Kind=" + kind + " Sum 300",
+		}
+	}
+	invalidReads := append(append(kindReads("clicks"), kindReads("conversions")...), kindReads("impressions")...)
+	sort.Strings(invalidReads)
+	tests := []struct {
+		id                 string
+		metrics            []string
+		threshold          float64
+		periods, toAlarm   float64
+		treatMissingData   string
+		descriptionContent string
+	}{
+		{"ApiServerErrors", []string{"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)",
+			"errors=ServerErrors Sum 60", "requests=Requests Sum 60"}, 1, 5, 3, "notBreaching", "5xx"},
+		{"ApiLatencyP99", []string{"", "m1=Latency p99 60"}, 500e6, 5, 5, "notBreaching", "p99"},
+		{"ApiStaleServes", []string{"", "m1=StaleServes Sum 60"}, 1, 5, 5, "notBreaching", "stale"},
+		{"ApiFunctionErrors", []string{"AWS/Lambda/Errors Sum 300"}, 5, 1, 1, "notBreaching", "failed"},
+		{"ApiFunctionThrottles", []string{"AWS/Lambda/Throttles Sum 60"}, 1, 3, 3, "notBreaching", "throttled"},
+		{"IngestFailuresQueued", []string{"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300"}, 1, 1, 1, "ignore", "queue"},
+		{"IngestInvalidRows", append([]string{"MAX([share_impressions, share_clicks, share_conversions])"}, invalidReads...),
+			1, 1, 1, "notBreaching", "rows"},
+	}
+	require.Len(t, st.resourcesOfType("AWS::CloudWatch::Alarm"), len(tests), "every alarm is checked here")
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			a := st.one(t, "AWS::CloudWatch::Alarm", tt.id).props
+			require.Equal(t, tt.metrics, alarmMetrics(t, a))
+			require.Equal(t, tt.threshold, a["Threshold"])
+			require.Equal(t, tt.periods, a["EvaluationPeriods"])
+			require.Equal(t, tt.toAlarm, a["DatapointsToAlarm"])
+			require.Equal(t, "GreaterThanOrEqualToThreshold", a["ComparisonOperator"])
+			require.Equal(t, tt.treatMissingData, a["TreatMissingData"])
+			require.Equal(t, []any{topic}, a["AlarmActions"])
+			require.Equal(t, []any{topic}, a["OKActions"])
+			require.Contains(t, a["AlarmDescription"], tt.descriptionContent)
+			require.Contains(t, a["AlarmDescription"], "docs/operations.md#"+tt.id)
+		})
+	}
+	// The runbook has a section per alarm, where the description points.
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	require.NoError(t, err)
+	for _, tt := range tests {
+		require.Contains(t, string(doc), `<a id="`+tt.id+`"></a>`, "runbook section for %s", tt.id)
+	}
+}
+
+func TestAlarmTopic(t *testing.T) {
+	s := synth(t)
+	for name, st := range allStacks(t) {
+		t.Run(name, func(t *testing.T) {
+			topic := st.one(t, "AWS::SNS::Topic", "AlarmTopic")
+			requireMatch(t, st, "AWS::SNS::TopicPolicy", map[string]any{
+				"Topics": []any{ref(topic.id)},
+				"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+					"Sid": "AllowPublishThroughSSLOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+					"Resource":  ref(topic.id),
+					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				}}},
+			})
+			subs := st.resourcesOfType("AWS::SNS::Subscription")
+			if st.tmpl == s.options.tmpl {
+				require.Len(t, subs, 1)
+				require.Equal(t, map[string]any{"Protocol": "email", "Endpoint": optionSettings.AlarmEmail, "TopicArn": ref(topic.id)}, subs[0].props)
+				return
+			}
+			require.Empty(t, subs, "no subscription without -c alarmEmail")
+		})
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	st := synth(t).plain
+	dash := st.one(t, "AWS::CloudWatch::Dashboard", "Dashboard")
+	var body struct {
+		Widgets []struct {
+			Type       string `json:"type"`
+			X, Y       int
+			Width      int `json:"width"`
+			Properties struct {
+				Title   string  `json:"title"`
+				Alarms  []any   `json:"alarms"`
+				Metrics [][]any `json:"metrics"`
+				Region  string  `json:"region"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(renderJoin(t, dash.props["DashboardBody"])), &body))
+
+	type placed struct {
+		y     int
+		title string
+	}
+	var got []placed
+	for _, w := range body.Widgets {
+		got = append(got, placed{w.Y, w.Properties.Title})
+	}
+	want := []placed{
+		{0, "Right now (last minute): are visitors getting banners?"}, {0, "Alarms"},
+		{4, "API requests and errors per minute"}, {4, "API latency in the function (ms)"}, {4, "CloudFront requests and error rate"},
+		{10, "Cache hit ratio (%) and stale serves"}, {10, "DynamoDB reads: cache misses and read units"}, {10, "DynamoDB throttles and errors"},
+		{16, "API function errors and throttles"}, {16, "Cold starts and their init (ms)"}, {16, "API concurrent executions"},
+		{22, "Ingest: quarter loads and function errors (5 min)"}, {22, "Ingest: rejected and invalid rows per kind (5 min)"},
+		{22, "Failed-ingest queue depth"},
+	}
+	require.Equal(t, want, got)
+
+	// The alarm widget shows every alarm.
+	var alarms []string
+	for _, a := range st.resourcesOfType("AWS::CloudWatch::Alarm") {
+		alarms = append(alarms, fmt.Sprintf("<GetAtt:%s.Arn>", a.id))
+	}
+	var shown []string
+	for _, a := range body.Widgets[1].Properties.Alarms {
+		shown = append(shown, a.(string))
+	}
+	sort.Strings(shown)
+	require.Equal(t, alarms, shown)
+
+	// What the first row and a few others plot, as "namespace metric" (or
+	// the expression); CloudFront's metrics come from us-east-1.
+	plotted := func(i int) []string {
+		var out []string
+		for _, m := range body.Widgets[i].Properties.Metrics {
+			if opts, ok := m[0].(map[string]any); ok {
+				out = append(out, opts["expression"].(string))
+				continue
+			}
+			if m[0] == "." {
+				continue // the same metric again, with other options
+			}
+			line := fmt.Sprint(m[0], " ", m[1])
+			if last, ok := m[len(m)-1].(map[string]any); ok {
+				if r, ok := last["region"]; ok {
+					line += " in " + r.(string)
+				}
+			}
+			out = append(out, line)
+		}
+		return out
+	}
+	ns := "Banners/Plain"
+	require.Equal(t, []string{
+		ns + " Requests",
+		"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)", ns + " ServerErrors", // Requests: shown once
+		"latency_p99 / 1000000", ns + " Latency",
+		ns + " StaleServes",
+		"AWS/CloudFront 5xxErrorRate in us-east-1",
+	}, plotted(0))
+	require.Equal(t, []string{"AWS/CloudFront Requests in us-east-1", "AWS/CloudFront 4xxErrorRate in us-east-1",
+		"AWS/CloudFront 5xxErrorRate in us-east-1"}, plotted(4))
+	require.Equal(t, []string{"100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0) + FILL(stale, 0))",
+		ns + " CacheHits", ns + " CacheMisses", ns + " StaleServes"}, plotted(5)) // stale: one entry, plotted on the right
+	require.Equal(t, []string{ns + " CacheMisses", "AWS/DynamoDB ConsumedReadCapacityUnits"}, plotted(6))
+	require.Equal(t, []string{"AWS/DynamoDB ReadThrottleEvents", "AWS/DynamoDB WriteThrottleEvents", "AWS/DynamoDB SystemErrors"}, plotted(7))
+	require.Equal(t, []string{ns + " ColdStarts", "initduration_p50 / 1000000", ns + " InitDuration",
+		"initduration_maximum / 1000000", ns + " InitDuration"}, plotted(9))
+	require.Equal(t, []string{"AWS/SQS ApproximateNumberOfMessagesVisible"}, plotted(13))
+}
+
+func TestMetricFilterDimensionsAreLowCardinality(t *testing.T) {
+	for name, f := range metricFilters(t, synth(t).plain, "Plain") {
+		for dim, sel := range f.dimensions {
+			// The file's kind: impressions, clicks or conversions.
+			require.Equal(t, map[string]string{kindDimension: "$.kind"}, map[string]string{dim: sel}, name)
+		}
+		require.NotContains(t, f.pattern+f.value, "campaign_id", name)
+		want := "Count"
+		if f.metric == mLatency || f.metric == mInitDuration {
+			want = "None" // nanoseconds: CloudWatch has no unit for them
+		}
+		require.Equal(t, want, f.unit, name)
+	}
+}
+
+func TestXRay(t *testing.T) {
+	st := synth(t).plain
+	fn := st.one(t, "AWS::Lambda::Function", "ApiFunction").id
+	rule := st.one(t, "AWS::XRay::SamplingRule", "ApiSamplingRule").props["SamplingRule"].(map[string]any)
+	require.Equal(t, map[string]any{
+		"RuleName": "Plain-api", "Priority": 100.0, "ReservoirSize": 1.0, "FixedRate": 0.01,
+		"ServiceName": ref(fn), "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "ResourceARN": "*", "Version": 1.0,
+	}, rule)
+
+	tests := []struct{ group, filter string }{
+		{"Plain-stale", `annotation.cache = "stale"`},
+		{"Plain-errors", `service("<Ref:` + fn + `>") { fault = true }`},
+		{"Plain-slow", `service("<Ref:` + fn + `>") { responsetime >= 0.5 }`},
+	}
+	groups := map[string]map[string]any{}
+	for _, g := range st.resourcesOfType("AWS::XRay::Group") {
+		groups[g.props["GroupName"].(string)] = g.props
+	}
+	require.Len(t, groups, len(tests))
+	for _, tt := range tests {
+		t.Run(tt.group, func(t *testing.T) {
+			g, ok := groups[tt.group]
+			require.True(t, ok)
+			require.Equal(t, tt.filter, renderJoin(t, g["FilterExpression"]))
+			require.Equal(t, map[string]any{"InsightsEnabled": true, "NotificationsEnabled": false}, g["InsightsConfiguration"])
+		})
+	}
+}
+
+func TestXRayName(t *testing.T) {
+	tests := []struct{ stack, suffix, want string }{
+		{"BannersStack", "errors", "BannersStack-errors"},
+		{"ABannersStackWithAVeryLongNameIndeed", "errors", "ABannersStackWithAVeryLon-errors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			got := xrayName(awscdk.NewStack(awscdk.NewApp(nil), jsii.String(tt.stack), nil), tt.suffix)
+			require.Equal(t, tt.want, got)
+			require.LessOrEqual(t, len(got), xrayNameMax)
+		})
+	}
 }
