@@ -15,6 +15,9 @@ import (
 type api struct {
 	fn  awslambda.Function
 	url awslambda.FunctionUrl
+	// logs is the function's log group: its access log lines feed the
+	// operators' metrics (observability.go).
+	logs awslogs.LogGroup
 }
 
 // newAPI defines the API function and its function URL. The URL takes
@@ -64,7 +67,7 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 		// Callers must sign with SigV4: CloudFront does, through the OAC.
 		AuthType: awslambda.FunctionUrlAuthType_AWS_IAM,
 	})
-	return api{fn: fn, url: url}
+	return api{fn: fn, url: url, logs: logs}
 }
 
 // reservedConcurrency returns n as a ReservedConcurrentExecutions value, or

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -20,6 +21,9 @@ type data struct {
 	bucket awss3.Bucket
 	ingest awslambda.Function
 	dlq    awssqs.Queue
+	// ingestLogs is the ingest function's log group: its "file read" and
+	// "quarter loaded" lines feed the operators' metrics (observability.go).
+	ingestLogs awslogs.LogGroup
 }
 
 // newData defines the table, the data bucket and the ingest function that
@@ -118,5 +122,5 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		awss3notifications.NewLambdaDestination(ingest),
 		&awss3.NotificationKeyFilter{Suffix: jsii.String(".csv")})
 
-	return data{table: table, bucket: bucket, ingest: ingest, dlq: dlq}
+	return data{table: table, bucket: bucket, ingest: ingest, dlq: dlq, ingestLogs: ingestLogs}
 }

@@ -26,6 +26,7 @@ const (
 	ctxIngestReservedConcurrency = "ingestReservedConcurrency"
 	ctxWAFRateLimit              = "wafRateLimit"
 	ctxImagesDir                 = "imagesDir"
+	ctxAlarmEmail                = "alarmEmail"
 )
 
 func main() {
@@ -65,6 +66,9 @@ func settingsFromContext(app awscdk.App) (Settings, error) {
 	s := DefaultSettings()
 	var err error
 	if s.CacheTTL, err = contextString(app, ctxCacheTTL, s.CacheTTL); err != nil {
+		return Settings{}, err
+	}
+	if s.AlarmEmail, err = contextString(app, ctxAlarmEmail, s.AlarmEmail); err != nil {
 		return Settings{}, err
 	}
 	ints := []struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -33,6 +34,10 @@ type Settings struct {
 	// no WAF. The web ACL exists only in us-east-1, so the stack must be
 	// deployed there when this is set.
 	WAFRateLimit int
+	// AlarmEmail, when set, subscribes this address to the alarm topic
+	// (AWS sends a confirmation mail first). Empty (the default): the
+	// topic has no subscription; alarms still show on the dashboard.
+	AlarmEmail string
 }
 
 // DefaultSettings returns the settings used when CDK context sets nothing.
@@ -66,6 +71,11 @@ func (s Settings) Validate() error {
 	if s.WAFRateLimit != 0 && (s.WAFRateLimit < wafMinRateLimit || s.WAFRateLimit > wafMaxRateLimit) {
 		return fmt.Errorf("WAF rate limit %d: want 0 (off) or %d to %d requests per 5 minutes",
 			s.WAFRateLimit, wafMinRateLimit, wafMaxRateLimit)
+	}
+	if s.AlarmEmail != "" {
+		if at := strings.LastIndexByte(s.AlarmEmail, '@'); at < 1 || at == len(s.AlarmEmail)-1 || strings.ContainsAny(s.AlarmEmail, " \t,;<>") {
+			return fmt.Errorf("alarm email %q: want one address, like ops@example.com", s.AlarmEmail)
+		}
 	}
 	return nil
 }
@@ -130,17 +140,18 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	if props.WAFRateLimit > 0 {
 		newWAF(stack, dist, props.WAFRateLimit)
 	}
+	obs := newObservability(stack, props, api, d, dist)
 	// Last: they act on the helper functions that the constructs above added.
 	newHelperLogGroups(stack)
 	suppressHelperFindings(stack)
 
-	newOutputs(stack, dist, d, logs)
+	newOutputs(stack, dist, d, logs, obs)
 	return stack
 }
 
 // newOutputs exports what an operator needs after a deploy: where to look,
 // where to upload, and which table holds the data.
-func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket) {
+func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket, obs observability) {
 	base := "https://" + *dist.dist.DistributionDomainName()
 	outputs := []struct{ id, value, description string }{
 		{"BannerUrl", base + "/?cam-id=1", "Site: visitor page of campaign 1; change cam-id for other campaigns"},
@@ -151,6 +162,9 @@ func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket
 		{"SiteBucketName", *dist.siteBucket.BucketName(), "Site bucket; images live under images/"},
 		{"IngestFailuresQueueUrl", *d.dlq.QueueUrl(), "Ingest events that failed after the retries"},
 		{"AccessLogsBucketName", *logs.BucketName(), "CloudFront and S3 access logs (kept 90 days)"},
+		{"DashboardUrl", "https://console.aws.amazon.com/cloudwatch/home?region=" + *stack.Region() +
+			"#dashboards/dashboard/" + *obs.dashboard.DashboardName(), "The operators' dashboard (docs/operations.md)"},
+		{"AlarmTopicArn", *obs.topic.TopicArn(), "SNS topic of every alarm: subscribe here, or deploy with -c alarmEmail=..."},
 	}
 	for _, o := range outputs {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{

@@ -60,6 +60,7 @@ var optionContext = map[string]any{
 	"apiReservedConcurrency":    "50",
 	"ingestReservedConcurrency": "1",
 	"wafRateLimit":              "2000",
+	"alarmEmail":                "ops@example.com",
 }
 
 // optionSettings are the settings that optionContext sets.
@@ -68,6 +69,7 @@ var optionSettings = Settings{
 	APIReservedConcurrency:    50,
 	IngestReservedConcurrency: 1,
 	WAFRateLimit:              2000,
+	AlarmEmail:                "ops@example.com",
 }
 
 // stackTemplate is one stack's template, both as an assertions.Template and
@@ -1042,6 +1044,11 @@ func TestOutputs(t *testing.T) {
 		{"SiteBucketName", ref(st.one(t, "AWS::S3::Bucket", "SiteBucket").id)},
 		{"IngestFailuresQueueUrl", ref(st.one(t, "AWS::SQS::Queue", "IngestFailures").id)},
 		{"AccessLogsBucketName", ref(st.one(t, "AWS::S3::Bucket", "AccessLogsBucket").id)},
+		{"DashboardUrl", map[string]any{"Fn::Join": []any{"", []any{
+			"https://console.aws.amazon.com/cloudwatch/home?region=", ref("AWS::Region"),
+			"#dashboards/dashboard/", ref(st.one(t, "AWS::CloudWatch::Dashboard", "Dashboard").id),
+		}}}},
+		{"AlarmTopicArn", ref(st.one(t, "AWS::SNS::Topic", "AlarmTopic").id)},
 	}
 	outputs := st.json["Outputs"].(map[string]any)
 	for _, tt := range tests {
@@ -1074,8 +1081,10 @@ func TestSettingsFromContext(t *testing.T) {
 			name: "-c strings",
 			ctx: withCtx(map[string]any{
 				"cacheTtl": "5m", "apiReservedConcurrency": "50", "ingestReservedConcurrency": "1", "wafRateLimit": "2000",
+				"alarmEmail": "ops@example.com",
 			}),
-			want: Settings{CacheTTL: "5m", APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000},
+			want: Settings{CacheTTL: "5m", APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000,
+				AlarmEmail: "ops@example.com"},
 		},
 		{
 			name: "JSON numbers",
@@ -1092,6 +1101,10 @@ func TestSettingsFromContext(t *testing.T) {
 		{name: "reservation not a number", ctx: withCtx(map[string]any{"ingestReservedConcurrency": "one"}), wantErr: true},
 		{name: "WAF limit below WAF's minimum", ctx: withCtx(map[string]any{"wafRateLimit": 9.0}), wantErr: true},
 		{name: "WAF limit above WAF's maximum", ctx: withCtx(map[string]any{"wafRateLimit": 2e9 + 1}), wantErr: true},
+		{name: "alarm email without @", ctx: withCtx(map[string]any{"alarmEmail": "ops"}), wantErr: true},
+		{name: "alarm email without domain", ctx: withCtx(map[string]any{"alarmEmail": "ops@"}), wantErr: true},
+		{name: "two alarm emails", ctx: withCtx(map[string]any{"alarmEmail": "a@example.com,b@example.com"}), wantErr: true},
+		{name: "alarm email not a string", ctx: withCtx(map[string]any{"alarmEmail": 1.0}), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

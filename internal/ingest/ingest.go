@@ -98,7 +98,8 @@ func LoadFS(ctx context.Context, w quarterWriter, fsys fs.FS, log *slog.Logger) 
 		return nil, err
 	}
 	for _, f := range report.Files {
-		logFile(log, f)
+		_, _, kind, _ := ParseKey(f.Name) // csvload.LoadFS names files <q>/<kind>_<q>.csv
+		logFile(log, kind, f)
 	}
 
 	byQuarter := make(map[banner.Quarter][]banner.Campaign, banner.Quarters)
@@ -128,15 +129,24 @@ func logRejections(log *slog.Logger) func(csvload.Rejection) {
 	}
 }
 
-// logFile logs one file's counts and returns its rejected rows.
-func logFile(log *slog.Logger, f csvload.FileStats) int {
+// logFile logs one file's counts, the "file read" line, and returns its
+// rejected rows. Besides file, accepted, rejected and reasons, the line
+// carries the file's kind (impressions, clicks or conversions: a metric
+// dimension of three values) and invalid: the rejected rows that are wrong
+// in themselves, that is all but conversions of a click unknown in the
+// quarter, which a later upload of the clicks file can resolve (an upload
+// of conversions before clicks rejects them all at first). The operators'
+// metrics and the rejected-rows alarm read these fields (cdk/observability.go).
+func logFile(log *slog.Logger, kind csvload.Kind, f csvload.FileStats) int {
 	reasons := make(map[string]int, len(f.Rejected))
 	rejected := 0
 	for r, n := range f.Rejected {
 		reasons[string(r)] = n
 		rejected += n
 	}
-	log.Info("file read", "file", f.Name, "accepted", f.Accepted, "rejected", rejected, "reasons", reasons)
+	invalid := rejected - f.Rejected[csvload.UnknownClick]
+	log.Info("file read", "file", f.Name, "kind", string(kind), "accepted", f.Accepted,
+		"rejected", rejected, "invalid", invalid, "reasons", reasons)
 	return rejected
 }
 

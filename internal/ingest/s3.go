@@ -127,7 +127,7 @@ func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, ke
 			return fmt.Errorf("bucket %s: %w", bucket, err) // err names the key
 		}
 		f := l.Report.Files[len(l.Report.Files)-1]
-		annotate(ctx, "accepted", f.Accepted, "rejected", logFile(h.Log, f))
+		annotate(ctx, "accepted", f.Accepted, "rejected", logFile(h.Log, k, f))
 		tracing.Metadata(ctx, "rejected_by_reason", f.Rejected)
 		return nil
 	})

@@ -1,0 +1,546 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsxray"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"banners/internal/csvload"
+)
+
+// The operators' view of the stack: metrics taken from the log lines the
+// code already writes (metric filters: no extra line and no PutMetricData
+// per request), one dashboard, alarms to one SNS topic, and X-Ray sampling
+// and groups. docs/operations.md is the runbook.
+
+// Log groups a metric filter reads.
+const (
+	apiLogs    = "api"    // the API function: one "request" line per request, one "cold start" line
+	ingestLogs = "ingest" // the ingest function: "file read" per file, "quarter loaded" per load
+)
+
+// logMetric is a metric taken from one kind of log line by a metric filter.
+type logMetric struct {
+	// name is the metric's name in the stack's namespace.
+	name string
+	// logs names the log group: apiLogs or ingestLogs.
+	logs string
+	// pattern is the CloudWatch Logs JSON filter pattern that selects the
+	// lines. It names every field that value and dimensions read, as
+	// CloudWatch requires.
+	pattern string
+	// value is what a matching line adds: "1", or "$.field" for a number
+	// of the line.
+	value string
+	// dimension, when set, is a dimension whose value is the line's field
+	// of that name (three values at most: never the campaign ID).
+	dimension, dimensionField string
+	// unit is the metric's unit; durations are in nanoseconds, which
+	// CloudWatch has no unit for, so they have none.
+	unit awscloudwatch.Unit
+}
+
+// Metric names. Durations are nanoseconds: slog writes durations as
+// integer nanoseconds, and a metric filter can only copy a number.
+const (
+	mRequests     = "Requests"
+	mClientErrors = "ClientErrors"
+	mServerErrors = "ServerErrors"
+	mLatency      = "Latency"
+	mCacheHits    = "CacheHits"
+	mCacheMisses  = "CacheMisses"
+	mStaleServes  = "StaleServes"
+	mColdStarts   = "ColdStarts"
+	mInitDuration = "InitDuration"
+	mIngestLoads  = "IngestLoads"
+	mRowsAccepted = "RowsAccepted"
+	mRowsRejected = "RowsRejected"
+	mRowsInvalid  = "RowsInvalid"
+)
+
+// kindDimension is the ingest metrics' dimension: the file's kind.
+const kindDimension = "Kind"
+
+// request selects the API's access log line (internal/server.AccessLog).
+const request = `$.msg = "request"`
+
+// logMetrics are all metrics taken from log lines. TestMetricFiltersMatchCapturedLines
+// matches each synthesized pattern against lines the real handler and the
+// real ingest wrote.
+var logMetrics = []logMetric{
+	{name: mRequests, logs: apiLogs, pattern: `{ ` + request + ` }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: mClientErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 400 && $.status < 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: mServerErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	// Time spent in the function per request, from the handler's start to
+	// its answer, in nanoseconds; CloudFront's own time is not in it.
+	{name: mLatency, logs: apiLogs, pattern: `{ ` + request + ` && $.duration >= 0 }`, value: "$.duration", unit: awscloudwatch.Unit_NONE},
+	{name: mCacheHits, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "hit" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	// A miss asked DynamoDB (concurrent misses of one key share one GetItem).
+	{name: mCacheMisses, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "miss" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	// DynamoDB failed and an expired entry answered.
+	{name: mStaleServes, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "stale" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: mColdStarts, logs: apiLogs, pattern: `{ $.msg = "cold start" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	// The wiring at cold start (functions/api: X-Ray, AWS config, client,
+	// cache, handler), in nanoseconds; Lambda's own INIT (loading the
+	// binary) comes before it.
+	{name: mInitDuration, logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration >= 0 }`, value: "$.init_duration", unit: awscloudwatch.Unit_NONE},
+
+	// One per quarter load that wrote its quarter.
+	{name: mIngestLoads, logs: ingestLogs, pattern: `{ $.msg = "quarter loaded" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: mRowsAccepted, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.accepted >= 0 }`, value: "$.accepted",
+		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
+	{name: mRowsRejected, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.rejected >= 0 }`, value: "$.rejected",
+		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
+	// Rejected rows that are wrong in themselves: all but conversions of a
+	// click not (yet) uploaded, which resolve when the clicks arrive.
+	{name: mRowsInvalid, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.invalid >= 0 }`, value: "$.invalid",
+		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
+}
+
+// Alarm thresholds. The assignment's load is 5,000 requests a minute; a
+// request is normally a cache hit (well under a millisecond) or one
+// GetItem (about 10 ms). Each alarm's evaluation is explained where it is
+// defined, in newAlarms.
+const (
+	// serverErrorPercent: 1% of requests answered 5xx is 50 visitors a
+	// minute without banners at the assignment's load. The handler answers
+	// 5xx only when DynamoDB fails with nothing cached (503) or on a bug
+	// (500), so a healthy stack stays at 0.
+	serverErrorPercent = 1
+	// minRequestsForRatio: below 10 requests a minute one error is 10% or
+	// more; such minutes do not count towards the 5xx alarm.
+	minRequestsForRatio = 10
+	// p99LatencyNs: 500 ms, fifty times a cache miss; a p99 there means
+	// DynamoDB calls wait on retries or the 2 s cache read deadline.
+	p99LatencyNs = 500e6
+	// invalidRowPercent: the real dataset loads with 0 rejected rows, so
+	// 1% of a file's rows wrong in themselves means a broken export.
+	invalidRowPercent = 1
+)
+
+// Sampling of the API's traces in X-Ray. At the assignment's 5,000
+// requests a minute (83 a second; 216 million a month), a reservoir of 1
+// trace a second plus 1% of the rest records 1.8 traces a second, 4.7
+// million a month: $23 at $5 per million (the first 100,000 are free),
+// against $66 for X-Ray's default of 1 a second plus 5% and $1,080 for
+// every request. 1.8 a second fills the service map and gives a steady
+// sample of hits and misses; stale serves and errors come in bursts when
+// DynamoDB fails, so even 2% of them are dozens of traces a minute.
+const (
+	samplingReservoir = 1    // traces a second, before the rate applies
+	samplingRate      = 0.01 // of the requests beyond the reservoir
+)
+
+// X-Ray group filter expressions; the README and docs/operations.md show
+// them to type. The function's name is added at synth (fnName).
+const (
+	// staleFilter finds requests served from an expired cache entry
+	// because DynamoDB failed (the cache annotation, internal/tracing).
+	staleFilter = `annotation.cache = "stale"`
+	// slowSeconds matches the p99 alarm's threshold.
+	slowSeconds = "0.5"
+)
+
+// observability is what newObservability defines, for the stack's outputs
+// and the tests.
+type observability struct {
+	namespace string
+	topic     awssns.Topic
+	dashboard awscloudwatch.Dashboard
+	alarms    []awscloudwatch.Alarm
+}
+
+// newObservability defines the metric filters, the alarms and their SNS
+// topic (with an email subscription when props.AlarmEmail is set), the
+// dashboard, and the X-Ray sampling rule and groups of the API.
+func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d data, dist distribution) observability {
+	// Per stack, so that two stacks in one region keep their metrics apart.
+	namespace := "Banners/" + *stack.StackName()
+	m := newLogMetrics(stack, namespace, map[string]awslogs.ILogGroup{apiLogs: api.logs, ingestLogs: d.ingestLogs})
+
+	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Banners alarms"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(topic, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SNS2"),
+		Reason: jsii.String("Alarm notifications carry alarm names and numbers only; CloudWatch cannot publish to a topic " +
+			"under the AWS-managed SNS key, and a customer-managed key would cost more than the topic"),
+	}}, nil)
+	if props.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.AlarmEmail), nil))
+	}
+
+	alarms := newAlarms(stack, m, api, d)
+	action := awscloudwatchactions.NewSnsAction(topic)
+	for _, a := range alarms {
+		a.AddAlarmAction(action)
+		a.AddOkAction(action) // the all-clear, so nobody keeps watching a recovered stack
+	}
+	dashboard := newDashboard(stack, m, api, d, dist, alarms)
+	newXRay(stack, api)
+	return observability{namespace: namespace, topic: topic, dashboard: dashboard, alarms: alarms}
+}
+
+// metrics are the stack's log metrics by name, as CloudWatch metrics of
+// one-minute periods.
+type metrics struct {
+	byName map[string]logMetric
+	ns     string
+}
+
+// newLogMetrics defines a metric filter per logMetrics entry on its log
+// group.
+func newLogMetrics(stack awscdk.Stack, namespace string, groups map[string]awslogs.ILogGroup) metrics {
+	m := metrics{byName: map[string]logMetric{}, ns: namespace}
+	for _, lm := range logMetrics {
+		props := &awslogs.MetricFilterProps{
+			LogGroup:        groups[lm.logs],
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(lm.pattern)),
+			MetricNamespace: jsii.String(namespace),
+			MetricName:      jsii.String(lm.name),
+			MetricValue:     jsii.String(lm.value),
+			Unit:            lm.unit,
+		}
+		if lm.dimension != "" {
+			props.Dimensions = &map[string]*string{lm.dimension: jsii.String(lm.dimensionField)}
+		}
+		awslogs.NewMetricFilter(stack, jsii.String(lm.name+"Filter"), props)
+		m.byName[lm.name] = lm
+	}
+	return m
+}
+
+// metric returns the log metric name with statistic stat over one
+// minute, for the given kind when the metric has the kind dimension.
+func (m metrics) metric(name, stat, label string, kind ...csvload.Kind) awscloudwatch.Metric {
+	lm, ok := m.byName[name]
+	if !ok {
+		panic("no log metric " + name)
+	}
+	props := &awscloudwatch.MetricProps{
+		Namespace:  jsii.String(m.ns),
+		MetricName: jsii.String(lm.name),
+		Statistic:  jsii.String(stat),
+		Period:     awscdk.Duration_Minutes(jsii.Number(1)),
+		Label:      jsii.String(label),
+	}
+	if len(kind) > 0 {
+		props.DimensionsMap = &map[string]*string{kindDimension: jsii.String(string(kind[0]))}
+	}
+	return awscloudwatch.NewMetric(props)
+}
+
+// expr returns a metric math expression over using, with one-minute
+// periods unless period is given.
+func expr(expression, label string, using map[string]awscloudwatch.IMetric, period ...awscdk.Duration) awscloudwatch.MathExpression {
+	p := awscdk.Duration_Minutes(jsii.Number(1))
+	if len(period) > 0 {
+		p = period[0]
+	}
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(expression),
+		Label:        jsii.String(label),
+		UsingMetrics: &using,
+		Period:       p,
+	})
+}
+
+// serverErrorRate is the percentage of requests answered 5xx in a minute,
+// missing for minutes with fewer than minRequestsForRatio requests.
+func (m metrics) serverErrorRate() awscloudwatch.MathExpression {
+	return expr(fmt.Sprintf("IF(requests >= %d, 100 * FILL(errors, 0) / requests, 0)", minRequestsForRatio), "5xx %",
+		map[string]awscloudwatch.IMetric{
+			"requests": m.metric(mRequests, "Sum", "requests"),
+			"errors":   m.metric(mServerErrors, "Sum", "5xx"),
+		})
+}
+
+// invalidRowRate is, per five minutes, the highest share of invalid rows
+// among the kinds of file loaded, in percent.
+func (m metrics) invalidRowRate() awscloudwatch.MathExpression {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	using := map[string]awscloudwatch.IMetric{}
+	var shares []string
+	for _, k := range csvload.Kinds {
+		id := string(k)
+		// Metric IDs are global to the alarm: one set per kind.
+		acc, rej, inv := "accepted_"+id, "rejected_"+id, "invalid_"+id
+		rows := fmt.Sprintf("(FILL(%s, 0) + FILL(%s, 0))", acc, rej)
+		share := expr(fmt.Sprintf("IF(%s > 0, 100 * FILL(%s, 0) / %s, 0)", rows, inv, rows), "invalid % "+id,
+			map[string]awscloudwatch.IMetric{
+				acc: m.metric(mRowsAccepted, "Sum", "accepted "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+				rej: m.metric(mRowsRejected, "Sum", "rejected "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+				inv: m.metric(mRowsInvalid, "Sum", "invalid "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+			}, five)
+		using["share_"+id] = share
+		shares = append(shares, "share_"+id)
+	}
+	return expr("MAX(["+strings.Join(shares, ", ")+"])", "invalid rows % (worst kind)", using, five)
+}
+
+// newAlarms defines the alarms. Every one treats missing data on purpose:
+// an idle stack writes no log lines, so its log metrics have no data, and
+// that must read as "nothing wrong".
+func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.Alarm {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold, periods, toAlarm float64,
+		missing awscloudwatch.TreatMissingData) awscloudwatch.Alarm {
+		return awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description + " Runbook: docs/operations.md#" + id),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(periods),
+			DatapointsToAlarm:  jsii.Number(toAlarm),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   missing,
+		})
+	}
+	notBreaching := awscloudwatch.TreatMissingData_NOT_BREACHING
+	return []awscloudwatch.Alarm{
+		// 3 of 5 minutes: a single bad minute (a deploy, one throttled
+		// burst) does not page; a failure that lasts does, within 5 minutes.
+		alarm("ApiServerErrors", "5xx answers are 1% or more of API requests in 3 of 5 minutes.",
+			m.serverErrorRate(), serverErrorPercent, 5, 3, notBreaching),
+		// 5 minutes in a row: one slow minute (cold starts after a deploy,
+		// a burst of misses) is noise; five are a slow dependency.
+		alarm("ApiLatencyP99", "p99 time in the API function is 500 ms or more for 5 minutes in a row.",
+			m.metric(mLatency, "p99", "p99 latency (ns)"), p99LatencyNs, 5, 5, notBreaching),
+		// Stale serves happen only when DynamoDB fails: one minute can be a
+		// blip the retries hide, five in a row are DynamoDB trouble.
+		alarm("ApiStaleServes", "The API served stale banners (DynamoDB failing) in each of 5 minutes in a row.",
+			m.metric(mStaleServes, "Sum", "stale serves"), 1, 5, 5, notBreaching),
+		// The handler answers every failure itself, so a function error is
+		// a crash, a timeout or an out-of-memory: a 502 at CloudFront. Five
+		// in 5 minutes skips a lone runtime hiccup and catches any real one.
+		alarm("ApiFunctionErrors", "The API function failed (crash, timeout, memory) 5 times or more in 5 minutes.",
+			api.fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 5, 1, 1, notBreaching),
+		// A throttled invocation is a visitor without banners; 3 minutes in
+		// a row is the concurrency limit being hit, not one burst.
+		alarm("ApiFunctionThrottles", "Lambda throttled the API function in each of 3 minutes in a row.",
+			api.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}), 1, 3, 3, notBreaching),
+		// An event lands in the queue only after Lambda's two retries: a
+		// load is lost until someone replays it. One 5-minute period is
+		// enough. Missing data keeps the state: SQS stops reporting an idle
+		// queue after 6 hours, which must not clear an alarm on messages
+		// still waiting; a new queue reports 0 at once.
+		alarm("IngestFailuresQueued", "Failed ingest events are waiting in the failure queue.",
+			d.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+			1, 1, 1, awscloudwatch.TreatMissingData_IGNORE),
+		// One 5-minute period: a load takes seconds, so the rows of an
+		// upload fall into one or two periods; the alarm clears on its own
+		// once no bad file is loaded (no data: not breaching).
+		alarm("IngestInvalidRows", "1% or more of an uploaded file's rows were wrong in themselves (not merely waiting for their clicks).",
+			m.invalidRowRate(), invalidRowPercent, 1, 1, notBreaching),
+	}
+}
+
+// newDashboard defines the dashboard. Its first row answers "are visitors
+// getting banners right now?"; the rows below explain why not.
+func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribution, alarms []awscloudwatch.Alarm) awscloudwatch.Dashboard {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	ms := func(name, stat, label string) awscloudwatch.MathExpression {
+		// IDs are global to a widget: one per metric and statistic.
+		id := strings.ToLower(name) + "_" + strings.ToLower(stat)
+		return expr(id+" / 1000000", label, map[string]awscloudwatch.IMetric{id: m.metric(name, stat, stat)})
+	}
+	graph := func(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		props := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
+		if len(right) > 0 {
+			props.Right = &right
+		}
+		return awscloudwatch.NewGraphWidget(props)
+	}
+	cacheHitRatio := expr("100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0) + FILL(stale, 0))", "cache hit %",
+		map[string]awscloudwatch.IMetric{
+			"hits":   m.metric(mCacheHits, "Sum", "hits"),
+			"misses": m.metric(mCacheMisses, "Sum", "misses"),
+			"stale":  m.metric(mStaleServes, "Sum", "stale"),
+		})
+	tableMetric := func(name, label string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/DynamoDB"), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"TableName": d.table.TableName()},
+			Statistic:     jsii.String("Sum"), Period: minute, Label: jsii.String(label),
+		})
+	}
+	// CloudFront reports its metrics in us-east-1 only, whatever the
+	// stack's region; a dashboard may show them, an alarm here could not.
+	cloudFront := func(name, stat, label string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/CloudFront"), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"DistributionId": dist.dist.DistributionId(), "Region": jsii.String("Global")},
+			Statistic:     jsii.String(stat), Period: minute, Label: jsii.String(label), Region: jsii.String("us-east-1"),
+		})
+	}
+	var rows []awscloudwatch.IMetric
+	var invalid []awscloudwatch.IMetric
+	for _, k := range csvload.Kinds {
+		rows = append(rows, m.metric(mRowsRejected, "Sum", "rejected "+string(k), k))
+		invalid = append(invalid, m.metric(mRowsInvalid, "Sum", "invalid "+string(k), k))
+	}
+	var alarmRefs []interfacesawscloudwatch.IAlarmRef
+	for _, a := range alarms {
+		alarmRefs = append(alarmRefs, a)
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+
+	widgets := [][]awscloudwatch.IWidget{
+		// Row 1: are visitors getting banners right now?
+		{
+			awscloudwatch.NewSingleValueWidget(&awscloudwatch.SingleValueWidgetProps{
+				Title: jsii.String("Right now (last minute): are visitors getting banners?"),
+				Width: jsii.Number(16), Height: jsii.Number(4), Sparkline: jsii.Bool(true),
+				Metrics: &[]awscloudwatch.IMetric{
+					m.metric(mRequests, "Sum", "requests/min"),
+					m.serverErrorRate(),
+					ms(mLatency, "p99", "p99 ms"),
+					m.metric(mStaleServes, "Sum", "stale serves/min"),
+					cloudFront("5xxErrorRate", "Average", "CloudFront 5xx %"),
+				},
+			}),
+			awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+				Title: jsii.String("Alarms"), Width: jsii.Number(8), Height: jsii.Number(4), Alarms: &alarmRefs,
+			}),
+		},
+		// Row 2: traffic and answers.
+		{
+			graph("API requests and errors per minute", 8, []awscloudwatch.IMetric{
+				m.metric(mRequests, "Sum", "requests"),
+				m.metric(mClientErrors, "Sum", "4xx"),
+				m.metric(mServerErrors, "Sum", "5xx"),
+			}),
+			graph("API latency in the function (ms)", 8, []awscloudwatch.IMetric{
+				ms(mLatency, "p50", "p50"), ms(mLatency, "p99", "p99"),
+			}),
+			graph("CloudFront requests and error rate", 8,
+				[]awscloudwatch.IMetric{cloudFront("Requests", "Sum", "requests")},
+				cloudFront("4xxErrorRate", "Average", "4xx %"), cloudFront("5xxErrorRate", "Average", "5xx %")),
+		},
+		// Row 3: the cache and DynamoDB behind it.
+		{
+			graph("Cache hit ratio (%) and stale serves", 8, []awscloudwatch.IMetric{cacheHitRatio},
+				m.metric(mStaleServes, "Sum", "stale serves")),
+			graph("DynamoDB reads: cache misses and read units", 8, []awscloudwatch.IMetric{
+				m.metric(mCacheMisses, "Sum", "cache misses (a GetItem each, or a share of one)"),
+				tableMetric("ConsumedReadCapacityUnits", "read units consumed"),
+			}),
+			graph("DynamoDB throttles and errors", 8, []awscloudwatch.IMetric{
+				tableMetric("ReadThrottleEvents", "read throttles"),
+				tableMetric("WriteThrottleEvents", "write throttles"),
+				tableMetric("SystemErrors", "DynamoDB errors"),
+			}),
+		},
+		// Row 4: the API function.
+		{
+			graph("API function errors and throttles", 8, []awscloudwatch.IMetric{
+				api.fn.MetricErrors(&awscloudwatch.MetricOptions{Period: minute, Label: jsii.String("errors")}),
+				api.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minute, Label: jsii.String("throttles")}),
+			}, api.fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: minute, Label: jsii.String("invocations")})),
+			graph("Cold starts and their init (ms)", 8,
+				[]awscloudwatch.IMetric{m.metric(mColdStarts, "Sum", "cold starts")},
+				ms(mInitDuration, "p50", "init p50 ms"), ms(mInitDuration, "Maximum", "init max ms")),
+			graph("API concurrent executions", 8, []awscloudwatch.IMetric{
+				awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("ConcurrentExecutions"),
+					DimensionsMap: &map[string]*string{"FunctionName": api.fn.FunctionName()},
+					Statistic:     jsii.String("Maximum"), Period: minute, Label: jsii.String("concurrent executions"),
+				}),
+			}),
+		},
+		// Row 5: loading the data.
+		{
+			graph("Ingest: quarter loads and function errors (5 min)", 8, []awscloudwatch.IMetric{
+				m.metric(mIngestLoads, "Sum", "quarter loads").With(&awscloudwatch.MetricOptions{Period: five}),
+				d.ingest.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String("failed attempts (retried)")}),
+			}),
+			graph("Ingest: rejected and invalid rows per kind (5 min)", 8, withPeriod(append(rows, invalid...), five)),
+			graph("Failed-ingest queue depth", 8, []awscloudwatch.IMetric{
+				d.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String("events waiting")}),
+			}),
+		},
+	}
+	dash := awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
+	})
+	for _, row := range widgets {
+		dash.AddWidgets(row...)
+	}
+	return dash
+}
+
+// withPeriod returns metrics with their period set to p.
+func withPeriod(metrics []awscloudwatch.IMetric, p awscdk.Duration) []awscloudwatch.IMetric {
+	out := make([]awscloudwatch.IMetric, len(metrics))
+	for i, mt := range metrics {
+		out[i] = mt.(awscloudwatch.Metric).With(&awscloudwatch.MetricOptions{Period: p})
+	}
+	return out
+}
+
+// xrayGroups are the X-Ray groups of the API, by name suffix; fn is the
+// API function's name, the service-map node its traces hang from.
+func xrayGroups(fn string) []struct{ suffix, filter string } {
+	return []struct{ suffix, filter string }{
+		{"stale", staleFilter},
+		// A 5xx marks the request's subsegment as a fault (internal/tracing);
+		// a crash or timeout marks the function's own segment.
+		{"errors", `service("` + fn + `") { fault = true }`},
+		{"slow", `service("` + fn + `") { responsetime >= ` + slowSeconds + ` }`},
+	}
+}
+
+// newXRay defines the API's sampling rule and its X-Ray groups, each with
+// insights, so the console's trace map and insights open on them.
+func newXRay(stack awscdk.Stack, api api) {
+	fnName := *api.fn.FunctionName() // a token: resolved by CloudFormation
+	awsxray.NewCfnSamplingRule(stack, jsii.String("ApiSamplingRule"), &awsxray.CfnSamplingRuleProps{
+		SamplingRule: &awsxray.CfnSamplingRule_SamplingRuleProperty{
+			RuleName:      jsii.String(xrayName(stack, "api")),
+			Priority:      jsii.Number(100),
+			ReservoirSize: jsii.Number(samplingReservoir),
+			FixedRate:     jsii.Number(samplingRate),
+			ServiceName:   jsii.String(fnName),
+			ServiceType:   jsii.String("*"),
+			Host:          jsii.String("*"),
+			HttpMethod:    jsii.String("*"),
+			UrlPath:       jsii.String("*"),
+			ResourceArn:   jsii.String("*"),
+			Version:       jsii.Number(1),
+		},
+	})
+	for _, g := range xrayGroups(fnName) {
+		awsxray.NewCfnGroup(stack, jsii.String("XRayGroup"+g.suffix), &awsxray.CfnGroupProps{
+			GroupName:        jsii.String(xrayName(stack, g.suffix)),
+			FilterExpression: jsii.String(g.filter),
+			InsightsConfiguration: &awsxray.CfnGroup_InsightsConfigurationProperty{
+				InsightsEnabled:      jsii.Bool(true),
+				NotificationsEnabled: jsii.Bool(false),
+			},
+		})
+	}
+}
+
+// xrayNameMax is the longest X-Ray group or sampling rule name.
+const xrayNameMax = 32
+
+// xrayName returns "<stack name>-<suffix>", cut to X-Ray's 32 characters
+// from the stack name's end. Group and rule names are unique per region.
+func xrayName(stack awscdk.Stack, suffix string) string {
+	name := *stack.StackName()
+	if max := xrayNameMax - len(suffix) - 1; len(name) > max {
+		name = name[:max]
+	}
+	return name + "-" + suffix
+}
