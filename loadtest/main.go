@@ -11,6 +11,7 @@
 //	go run ./loadtest -self -baseline -rate 250000/1m -duration 20s
 //	go run ./loadtest -self -baseline -workers 32 -duration 10s
 //	go run ./loadtest -self -baseline -workers 32 -rounds 3    # medians on a shared machine
+//	go run ./loadtest -coldstart 7                         # what make coldstart runs
 //
 // Requests spread over campaigns and quarters and over both endpoints. A
 // pool of simulated visitors keeps one last-banner cookie each. -self starts
@@ -50,6 +51,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
 	}
+	if cfg.ColdStart > 0 {
+		cc := coldConfig{Rounds: cfg.ColdStart, Warm: cfg.Warm, Event: "functions/api/testdata/get-banners.json"}
+		if err := runColdStart(ctx, cc, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	rep, err := run(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -82,6 +91,11 @@ type config struct {
 	Timeout       time.Duration `json:"timeout"`
 	Rounds        int           `json:"rounds"`
 	Connections   int           `json:"connections"`
+	// ColdStart, when positive, selects the cold-start mode: that many
+	// alternating cold starts per function under the emulator.
+	ColdStart int `json:"cold_start,omitempty"`
+	// Warm is the number of warm invokes after each cold start.
+	Warm int `json:"warm,omitempty"`
 }
 
 // closedLoop reports whether the run uses N workers as fast as they go.
@@ -107,11 +121,24 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
 	fl.IntVar(&c.Connections, "connections", 256, "most open connections to a server; requests beyond wait for one, and the wait counts in their latency (0: unlimited, one per request in flight)")
 	fl.IntVar(&c.Rounds, "rounds", 1, "repeat every attack this many times, alternating servers, and report medians (evens out a shared machine)")
+	fl.IntVar(&c.ColdStart, "coldstart", 0, "cold-start mode: build the API function, the floor function and the floor with the X-Ray SDK, start each this many times under the Lambda Runtime Interface Emulator, alternating, and print INIT, first answer, warm invoke and binary size with ratios to the floor (what `make coldstart` runs)")
+	fl.IntVar(&c.Warm, "warm", 30, "with -coldstart: warm invokes after each cold start")
 	if err := fl.Parse(args); err != nil {
 		return c, err
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if c.ColdStart != 0 || c.Warm != 30 {
+		switch {
+		case c.ColdStart < 1:
+			return c, errors.New("-coldstart must be at least 1")
+		case c.Warm < 1:
+			return c, errors.New("-warm must be at least 1")
+		case c.Self || c.Target != "":
+			return c, errors.New("-coldstart runs its own functions: no -self or -target")
+		}
+		return c, nil
 	}
 	var err error
 	if c.Rate, err = parseRate(c.RateText); err != nil {
