@@ -135,6 +135,14 @@ func Start(t testing.TB, bootstrap string, env ...string) *Function {
 // The emulator starts bootstrap's process on the first invoke (that
 // invoke's INIT phase), not before.
 func Run(bootstrap string, env ...string) (*Function, error) {
+	return RunEnv(bootstrap, append(os.Environ(), env...))
+}
+
+// RunEnv is Run with exactly env as the environment of the emulator and
+// the function, none of this process's: Lambda's environment is not a
+// developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the SDK's
+// configuration milliseconds that Lambda never pays).
+func RunEnv(bootstrap string, env []string) (*Function, error) {
 	bin, err := rie()
 	if err != nil {
 		return nil, err
@@ -153,7 +161,7 @@ func Run(bootstrap string, env ...string) (*Function, error) {
 		"--log-level", "info",
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
 	if err := cmd.Start(); err != nil {
