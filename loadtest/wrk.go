@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -182,10 +183,22 @@ func printWrk(w io.Writer, cfg config, names []string, results []wrkResult) {
 }
 
 // serveOne runs one server of the wrk mode in this process until it is
-// interrupted, and prints its URL on stdout: the local server wired by
+// interrupted, and prints its URL on stdout (with LOADTEST_CPUPROFILE=FILE
+// set, it writes a CPU profile there: where the time per request goes): the local server wired by
 // internal/app as functions/api wires it (the access log buffered to
 // out/access-wrk.log, or off), or the baseline answering like it.
 func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
+	if p := os.Getenv("LOADTEST_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
