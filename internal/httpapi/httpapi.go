@@ -57,11 +57,11 @@ type Handler struct {
 	// cookieLax and cookieHTTPS follow "banner_last=<id>" in the cookie,
 	// over HTTP and over HTTPS: what http.SetCookie would write.
 	cookieLax, cookieHTTPS string
-	cookieMaxAge int
-	retryAfter   []string
-	now          func() time.Time
-	log          *slog.Logger
-	annotate     func(ctx context.Context, key string, value any)
+	cookieMaxAge           int
+	retryAfter             []string
+	now                    func() time.Time
+	log                    *slog.Logger
+	annotate               func(ctx context.Context, key string, value any)
 }
 
 // New returns a Handler serving banners from store.
