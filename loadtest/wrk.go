@@ -38,11 +38,17 @@ type wrkResult struct {
 	Round  int
 	Rate   float64 // requests per second
 	Bad    int     // non-2xx/3xx answers and socket errors
+	// Requests is how many requests wrk completed, CPU the server process's
+	// CPU time (user and system) meanwhile: CPU/Requests is the CPU per
+	// request, which other load on a shared machine does not change.
+	Requests int
+	CPU      time.Duration
 }
 
 var (
 	wrkRate   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	wrkNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	wrkTotal  = regexp.MustCompile(`(\d+) requests in `)
 	wrkSocket = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
@@ -89,13 +95,14 @@ func runWrk(ctx context.Context, cfg config, keys []key, stdout, stderr io.Write
 	}
 	names = append(names, serveBaseline)
 	urls := map[string]string{}
+	pids := map[string]int{}
 	for _, name := range names {
-		url, stop, err := startServeProcess(ctx, pin("0", self, "-serve", name, "-out", cfg.Out), stderr)
+		url, pid, stop, err := startServeProcess(ctx, pin("0", self, "-serve", name, "-out", cfg.Out), stderr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		defer stop()
-		urls[name] = url
+		urls[name], pids[name] = url, pid
 		if name != serveBaseline {
 			if _, err := probe(ctx, http.DefaultClient, url, keys); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
@@ -110,7 +117,9 @@ func runWrk(ctx context.Context, cfg config, keys []key, stdout, stderr io.Write
 			name := names[(j+round-1)%len(names)]
 			args := pin("1", wrk, "-t1", "-c"+strconv.Itoa(cfg.Workers), "-d"+cfg.Duration.String(), "-s", script, urls[name])
 			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			cpu0, cerr := cpuTime(pids[name])
 			out, err := cmd.CombinedOutput()
+			cpu1, cerr1 := cpuTime(pids[name])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 			}
@@ -119,8 +128,11 @@ func runWrk(ctx context.Context, cfg config, keys []key, stdout, stderr io.Write
 				return nil, fmt.Errorf("%s: %w\n%s", name, err, out)
 			}
 			r.Server, r.Round = name, round
+			if cerr == nil && cerr1 == nil {
+				r.CPU = cpu1 - cpu0
+			}
 			results = append(results, r)
-			fmt.Fprintf(stderr, "loadtest: wrk round %d %-12s %9.0f req/s\n", round, name, r.Rate)
+			fmt.Fprintf(stderr, "loadtest: wrk round %d %-12s %9.0f req/s, %5.1f µs of CPU per request\n", round, name, r.Rate, r.cpuPerRequest())
 		}
 	}
 	printWrk(stdout, cfg, names, results)
@@ -140,6 +152,9 @@ func parseWrk(out string) (wrkResult, error) {
 		return r, errors.New("no Requests/sec in wrk's output")
 	}
 	r.Rate, _ = strconv.ParseFloat(m[1], 64)
+	if m := wrkTotal.FindStringSubmatch(out); m != nil {
+		r.Requests, _ = strconv.Atoi(m[1])
+	}
 	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		r.Bad += n
@@ -153,33 +168,65 @@ func parseWrk(out string) (wrkResult, error) {
 	return r, nil
 }
 
+func (r wrkResult) cpuPerRequest() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.CPU.Microseconds()) / float64(r.Requests)
+}
+
+// cpuTime returns the CPU time (user and system, all threads) process pid
+// has used, from /proc (Linux; clock ticks of 10 ms).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 func printWrk(w io.Writer, cfg config, names []string, results []wrkResult) {
-	base := map[int]float64{}
+	base := map[int]wrkResult{}
 	for _, r := range results {
 		if r.Server == serveBaseline {
-			base[r.Round] = r.Rate
+			base[r.Round] = r
 		}
 	}
 	fmt.Fprintf(w, "\nwrk -t1 -c%d -d%s -s loadtest/wrk.lua, %d rounds; each server its own process pinned to CPU 0 (GOMAXPROCS 1), wrk on CPU 1\n\n", cfg.Workers, cfg.Duration, cfg.Rounds)
-	fmt.Fprintln(w, "| server | req/s (median) | per round | µs of CPU per request | / baseline (median) | per round |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| server | req/s (median) | throughput / baseline (median; per round) | µs of CPU per request (median) | baseline's CPU per request / ours (median; per round) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, name := range names {
-		var rates, ratios []string
-		var rs, qs []float64
+		var rs, qs, cs, cq []float64
+		var qtext, cqtext []string
 		for _, r := range results {
 			if r.Server != name {
 				continue
 			}
 			rs = append(rs, r.Rate)
-			rates = append(rates, strconv.FormatFloat(r.Rate, 'f', 0, 64))
-			q := div(r.Rate, base[r.Round])
+			q := div(r.Rate, base[r.Round].Rate)
 			qs = append(qs, q)
-			ratios = append(ratios, strconv.FormatFloat(q, 'f', 2, 64))
+			qtext = append(qtext, strconv.FormatFloat(q, 'f', 2, 64))
+			c := r.cpuPerRequest()
+			cs = append(cs, c)
+			x := div(base[r.Round].cpuPerRequest(), c)
+			cq = append(cq, x)
+			cqtext = append(cqtext, strconv.FormatFloat(x, 'f', 2, 64))
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | **%.2f** | %s |\n", name, medianOf(rs), strings.Join(rates, " / "),
-			1e6/medianOf(rs), medianOf(qs), strings.Join(ratios, " / "))
+		fmt.Fprintf(w, "| %s | %.0f | %.2f (%s) | %.1f | **%.2f** (%s) |\n", name, medianOf(rs), medianOf(qs), strings.Join(qtext, " / "),
+			medianOf(cs), medianOf(cq), strings.Join(cqtext, " / "))
 	}
-	fmt.Fprintln(w, "\nµs of CPU per request: the server's one core divided by its throughput (it is saturated: wrk on its own core waits for it).")
+	fmt.Fprintln(w, "\nThroughput ratios hold only while nothing else runs on the machine; the CPU ratio (the server process's CPU time from /proc over the requests wrk completed) is what a saturated core would give, whatever else runs.")
 }
 
 // serveOne runs one server of the wrk mode in this process until it is
@@ -248,16 +295,16 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 
 // startServeProcess starts args (this program with -serve) and returns the
 // URL it prints and the function that stops it.
-func startServeProcess(ctx context.Context, args []string, stderr io.Writer) (string, func(), error) {
+func startServeProcess(ctx context.Context, args []string, stderr io.Writer) (string, int, func(), error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.Stderr = stderr
 	outp, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -283,12 +330,12 @@ func startServeProcess(ctx context.Context, args []string, stderr io.Writer) (st
 	case url, ok := <-line:
 		if !ok || !strings.HasPrefix(url, "http://") {
 			stop()
-			return "", nil, fmt.Errorf("%s printed no URL", strings.Join(args, " "))
+			return "", 0, nil, fmt.Errorf("%s printed no URL", strings.Join(args, " "))
 		}
-		return url, stop, nil
+		return url, cmd.Process.Pid, stop, nil
 	case <-time.After(30 * time.Second):
 	case <-ctx.Done():
 	}
 	stop()
-	return "", nil, fmt.Errorf("%s did not start", strings.Join(args, " "))
+	return "", 0, nil, fmt.Errorf("%s did not start", strings.Join(args, " "))
 }
