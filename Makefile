@@ -9,7 +9,7 @@ export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test deps chromium moto build synth lint audit fuzz soak bench load clean
+.PHONY: run test deps chromium moto build synth lint audit fuzz soak bench load coldstart clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
@@ -94,6 +94,11 @@ bench:
 ## load: the load test against an in-process local server, with the baseline
 load:
 	$(GO) run ./loadtest -self -baseline
+
+## coldstart: build the API function and the floor function (and the floor with the X-Ray SDK), run COLDSTARTS alternating cold starts of each under the Lambda emulator (table on dynalite) and print INIT, first answer, warm invoke and size with ratios to the floor
+COLDSTARTS ?= 7
+coldstart: node_modules
+	$(GO) run ./loadtest -coldstart $(COLDSTARTS)
 
 clean:
 	rm -rf build cdk.out loadtest/out

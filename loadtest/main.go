@@ -11,6 +11,8 @@
 //	go run ./loadtest -self -baseline -rate 250000/1m -duration 20s
 //	go run ./loadtest -self -baseline -workers 32 -duration 10s
 //	go run ./loadtest -self -baseline -workers 32 -rounds 3    # medians on a shared machine
+//	go run ./loadtest -coldstart 7                         # what make coldstart runs
+//	go run ./loadtest -wrk -rounds 3                       # CPU per request: wrk against our server and the baseline
 //
 // Requests spread over campaigns and quarters and over both endpoints. A
 // pool of simulated visitors keeps one last-banner cookie each. -self starts
@@ -50,6 +52,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
 	}
+	if cfg.ColdStart > 0 {
+		cc := coldConfig{Rounds: cfg.ColdStart, Warm: cfg.Warm, Event: "functions/api/testdata/get-banners.json"}
+		if err := runColdStart(ctx, cc, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.Serve != "" {
+		if err := serveOne(ctx, cfg.Serve, cfg.Out, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.Wrk {
+		if _, err := runWrk(ctx, cfg, keysOf(cfg), os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	rep, err := run(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -82,6 +106,16 @@ type config struct {
 	Timeout       time.Duration `json:"timeout"`
 	Rounds        int           `json:"rounds"`
 	Connections   int           `json:"connections"`
+	// ColdStart, when positive, selects the cold-start mode: that many
+	// alternating cold starts per function under the emulator.
+	ColdStart int `json:"cold_start,omitempty"`
+	// Warm is the number of warm invokes after each cold start.
+	Warm int `json:"warm,omitempty"`
+	// Wrk selects the wrk mode: the servers in their own processes, loaded
+	// by wrk.
+	Wrk bool `json:"wrk,omitempty"`
+	// Serve, set by the wrk mode for its children, runs one server.
+	Serve string `json:"-"`
 }
 
 // closedLoop reports whether the run uses N workers as fast as they go.
@@ -107,11 +141,39 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
 	fl.IntVar(&c.Connections, "connections", 256, "most open connections to a server; requests beyond wait for one, and the wait counts in their latency (0: unlimited, one per request in flight)")
 	fl.IntVar(&c.Rounds, "rounds", 1, "repeat every attack this many times, alternating servers, and report medians (evens out a shared machine)")
+	fl.IntVar(&c.ColdStart, "coldstart", 0, "cold-start mode: build the API function, the floor function and the floor with the X-Ray SDK, start each this many times under the Lambda Runtime Interface Emulator, alternating, and print INIT, first answer, warm invoke and binary size with ratios to the floor (what `make coldstart` runs)")
+	fl.BoolVar(&c.Wrk, "wrk", false, "wrk mode: the local server with and without its access log and the baseline, each its own process pinned to CPU 0, loaded in turn by wrk (-t1, -workers connections, default 32) pinned to CPU 1; prints throughput and CPU per request with ratios to the baseline (-duration, -rounds, -access-log apply)")
+	fl.StringVar(&c.Serve, "serve", "", "run one server of the wrk mode ("+serveLog+", "+serveNoLog+" or "+serveBaseline+") and print its URL (the wrk mode starts these itself)")
+	fl.IntVar(&c.Warm, "warm", 30, "with -coldstart: warm invokes after each cold start")
 	if err := fl.Parse(args); err != nil {
 		return c, err
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if c.ColdStart != 0 || c.Warm != 30 {
+		switch {
+		case c.ColdStart < 1:
+			return c, errors.New("-coldstart must be at least 1")
+		case c.Warm < 1:
+			return c, errors.New("-warm must be at least 1")
+		case c.Self || c.Target != "":
+			return c, errors.New("-coldstart runs its own functions: no -self or -target")
+		}
+		return c, nil
+	}
+	if c.Wrk || c.Serve != "" {
+		switch {
+		case c.Self || c.Target != "":
+			return c, errors.New("-wrk starts its own servers: no -self or -target")
+		case c.Workers < 0 || c.Rounds < 1 || c.Duration <= 0:
+			return c, errors.New("-workers, -rounds and -duration must be positive")
+		case c.AccessLog != "on" && c.AccessLog != "off" && c.AccessLog != "both":
+			return c, errors.New("-access-log must be on, off or both")
+		}
+		if c.Workers == 0 {
+			c.Workers = 32
+		}
 	}
 	var err error
 	if c.Rate, err = parseRate(c.RateText); err != nil {
@@ -124,6 +186,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-quarters: %w", err)
 	}
 	switch {
+	case c.Wrk || c.Serve != "":
 	case c.Self == (c.Target != ""):
 		return c, errors.New("give exactly one of -self and -target")
 	case c.Duration <= 0:

@@ -31,12 +31,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 		return nil, err
 	}
 	rep := &report{Started: time.Now().UTC(), Machine: describeMachine(), Config: cfg, Mode: mode(cfg)}
-	var keys []key
-	for _, c := range cfg.Campaigns {
-		for _, q := range cfg.Quarters {
-			keys = append(keys, key{Campaign: c, Quarter: int(q)})
-		}
-	}
+	keys := keysOf(cfg)
 
 	targets, cleanup, err := startTargets(ctx, cfg, keys)
 	defer cleanup()
@@ -100,6 +95,17 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	}
 	fmt.Fprintf(stdout, "\nreport: %s\nplot:   %s\n", filepath.Join(cfg.Out, "report.json"), filepath.Join(cfg.Out, "plot.html"))
 	return rep, nil
+}
+
+// keysOf lists the campaign-quarters cfg asks for.
+func keysOf(cfg config) []key {
+	var keys []key
+	for _, c := range cfg.Campaigns {
+		for _, q := range cfg.Quarters {
+			keys = append(keys, key{Campaign: c, Quarter: int(q)})
+		}
+	}
+	return keys
 }
 
 // startTargets starts the servers cfg asks for (the local server, as

@@ -355,6 +355,28 @@ func TestMaxBytesBoundsTheCache(t *testing.T) {
 	require.GreaterOrEqual(t, s.reads.Load()-reads, int64(1000-13))
 }
 
+func TestMoreEntriesThanItemsStillFit(t *testing.T) {
+	// Items sizes the admission counters, not the capacity: 2,000 small
+	// campaigns, far more than the 10 expected, all stay within MaxBytes.
+	s := &fakeStore{campaigns: map[banner.Key]*banner.Campaign{}}
+	for id := int64(1); id <= 2000; id++ {
+		k := banner.Key{CampaignID: id, Quarter: 1}
+		s.campaigns[k] = &banner.Campaign{Key: k, Fill: []int64{id}}
+	}
+	c := newCache(t, s, cache.Config{Items: 10})
+	for k := range s.campaigns {
+		_, err := c.Campaign(context.Background(), k)
+		require.NoError(t, err)
+		c.Wait()
+	}
+	reads := s.reads.Load()
+	for k := range s.campaigns {
+		_, err := c.Campaign(context.Background(), k)
+		require.NoError(t, err)
+	}
+	require.Zero(t, s.reads.Load()-reads, "entries beyond Items were dropped")
+}
+
 func TestConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -362,12 +384,25 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"negative MaxBytes", cache.Config{MaxBytes: -1}},
 		{"negative TTL", cache.Config{TTL: -time.Second}},
+		{"negative Items", cache.Config{Items: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := cache.New(newStore(), tt.cfg)
 			require.Error(t, err)
 		})
+	}
+}
+
+// BenchmarkNew is what the cache adds to a cold start.
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := cache.New(newStore(), cache.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
 	}
 }
 

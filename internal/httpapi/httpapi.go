@@ -50,13 +50,18 @@ type Options struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	store        banner.Store
-	imageBase    string
-	cookieMaxAge int
-	retryAfter   []string
-	now          func() time.Time
-	log          *slog.Logger
-	annotate     func(ctx context.Context, key string, value any)
+	store     banner.Store
+	imageBase string
+	// imageJSON is imageBase + "image_" as JSON string content (escaped).
+	imageJSON []byte
+	// cookieLax and cookieHTTPS follow "banner_last=<id>" in the cookie,
+	// over HTTP and over HTTPS: what http.SetCookie would write.
+	cookieLax, cookieHTTPS string
+	cookieMaxAge           int
+	retryAfter             []string
+	now                    func() time.Time
+	log                    *slog.Logger
+	annotate               func(ctx context.Context, key string, value any)
 }
 
 // New returns a Handler serving banners from store.
@@ -76,7 +81,7 @@ func New(store banner.Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Handler{
+	h := &Handler{
 		store:        store,
 		imageBase:    opts.ImageBaseURL,
 		cookieMaxAge: opts.CookieMaxAge,
@@ -85,6 +90,12 @@ func New(store banner.Store, opts Options) *Handler {
 		log:          opts.Logger,
 		annotate:     opts.Annotate,
 	}
+	// Everything of an answer but the banner IDs is known now: encode it
+	// once, exactly as encoding/json and http.SetCookie would.
+	h.imageJSON = jsonString(h.imageBase + "image_")
+	h.cookieLax = strings.TrimPrefix(h.cookie(1, false).String(), CookieName+"=1")
+	h.cookieHTTPS = strings.TrimPrefix(h.cookie(1, true).String(), CookieName+"=1")
+	return h
 }
 
 // Header values shared by every response; net/http never modifies them.
@@ -164,30 +175,79 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 	}
 	hdr := w.Header()
 	hdr["Cache-Control"] = noStore
-	http.SetCookie(w, h.cookie(ids[0], overHTTPS(r)))
+	// The cookie and the Location or Content-Length share one string and
+	// one backing array: two allocations per answer.
+	var stack [512]byte
+	b := append(stack[:0], CookieName+"="...)
+	b = strconv.AppendInt(b, ids[0], 10)
+	if overHTTPS(r) {
+		b = append(b, h.cookieHTTPS...)
+	} else {
+		b = append(b, h.cookieLax...)
+	}
+	cookieEnd := len(b)
 	if redirect {
-		hdr["Location"] = []string{h.imageBase + "image_" + strconv.FormatInt(ids[0], 10) + ".png"}
+		b = append(b, h.imageBase...)
+		b = append(b, "image_"...)
+		b = strconv.AppendInt(b, ids[0], 10)
+		b = append(b, ".png"...)
+		vals := strings.Clone(string(b))
+		hv := [2]string{vals[:cookieEnd], vals[cookieEnd:]}
+		hdr["Set-Cookie"] = hv[0:1:1]
+		hdr["Location"] = hv[1:2:2]
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	a := answer{CampaignID: k.CampaignID, Quarter: int(k.Quarter), Banners: make([]bannerJSON, len(ids))}
-	for i, id := range ids {
-		a.Banners[i] = bannerJSON{ID: id, ImageURL: h.imageBase + "image_" + strconv.FormatInt(id, 10) + ".png"}
+	body := appendAnswer(make([]byte, 0, 64+len(ids)*(32+len(h.imageJSON))), k, ids, h.imageJSON)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	vals := string(b)
+	hv := [2]string{vals[:cookieEnd], vals[cookieEnd:]}
+	hdr["Set-Cookie"] = hv[0:1:1]
+	hdr["Content-Type"] = contentJSON
+	hdr["Content-Length"] = hv[1:2:2]
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body) //nolint:errcheck // the client went away; nothing to do
 	}
-	h.writeJSON(w, http.StatusOK, a, r.Method == http.MethodHead)
 }
 
-// answer is the JSON answer of GET /api/campaigns/{campaign_id}/banners.
-type answer struct {
-	CampaignID int64        `json:"campaign_id"`
-	Quarter    int          `json:"quarter"`
-	Banners    []bannerJSON `json:"banners"`
+// jsonString returns s encoded as the content of a JSON string (without
+// the quotes), as writeJSON's encoder writes it.
+func jsonString(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) //nolint:errcheck // a string always encodes
+	q := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return q[1 : len(q)-1]
 }
 
-// bannerJSON is one banner of an answer.
-type bannerJSON struct {
-	ID       int64  `json:"id"`
-	ImageURL string `json:"image_url"`
+// appendAnswer appends the JSON answer for k serving ids, one line, as
+// encoding/json writes an answer (with SetEscapeHTML(false)):
+//
+//	{"campaign_id":10,"quarter":2,"banners":[{"id":123,"image_url":"/images/image_123.png"}]}
+//
+// imageJSON is the image URLs' prefix, escaped for a JSON string.
+func appendAnswer(b []byte, k banner.Key, ids []int64, imageJSON []byte) []byte {
+	b = append(b, `{"campaign_id":`...)
+	b = strconv.AppendInt(b, k.CampaignID, 10)
+	b = append(b, `,"quarter":`...)
+	b = strconv.AppendInt(b, int64(k.Quarter), 10)
+	b = append(b, `,"banners":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		start := len(b)
+		b = strconv.AppendInt(b, id, 10)
+		digits := b[start:]
+		b = append(b, `,"image_url":"`...)
+		b = append(b, imageJSON...)
+		b = append(b, digits...)
+		b = append(b, `.png"}`...)
+	}
+	return append(b, "]}\n"...)
 }
 
 // cookie returns the last-banner cookie naming id. Over HTTPS it must work

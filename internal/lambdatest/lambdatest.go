@@ -46,12 +46,47 @@ const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	if err := BuildTo(out, pkg); err != nil {
+		t.Fatal(err)
 	}
 	return out
+}
+
+// BuildTo compiles the Lambda function in pkg for the host into the file
+// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc plus extra
+// tags. With release, it also strips it as the deploy does (-trimpath
+// -ldflags='-s -w'), so its size and start-up are the deployed binary's.
+func BuildTo(out, pkg string, opts ...BuildOption) error {
+	var o buildOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	args := []string{"build", "-tags", strings.Join(append([]string{"lambda.norpc"}, o.tags...), ",")}
+	if o.release {
+		args = append(args, "-trimpath", "-ldflags=-s -w")
+	}
+	cmd := exec.Command("go", append(args, "-o", out, pkg)...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// A BuildOption changes how BuildTo builds.
+type BuildOption func(*buildOptions)
+
+type buildOptions struct {
+	release bool
+	tags    []string
+}
+
+// Release strips the binary as the deploy does: -trimpath -ldflags='-s -w'.
+func Release() BuildOption { return func(o *buildOptions) { o.release = true } }
+
+// Tags adds build tags to lambda.norpc.
+func Tags(tags ...string) BuildOption {
+	return func(o *buildOptions) { o.tags = append(o.tags, tags...) }
 }
 
 // rie builds the emulator once per process into the Go build cache (as
@@ -74,6 +109,7 @@ type Function struct {
 	// URL is the RIE's invocation endpoint.
 	URL  string
 	logs *testkit.Buffer
+	stop func()
 }
 
 // Start runs bootstrap under the RIE with the test process's environment
@@ -82,49 +118,83 @@ type Function struct {
 // tests may run several at once.
 func Start(t testing.TB, bootstrap string, env ...string) *Function {
 	t.Helper()
-	bin, err := rie()
+	fn, err := Run(bootstrap, env...)
 	if err != nil {
 		t.Fatalf("lambdatest: %v", err)
 	}
-	invokeAddr, runtimeAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin,
-		"--runtime-interface-emulator-address", invokeAddr,
-		"--runtime-api-address", runtimeAddr,
-		"--log-level", "error",
-		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = append(os.Environ(), env...)
-	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
-	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the RIE: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		fn.Stop()
 		if t.Failed() {
 			t.Logf("function logs:\n%s", fn.Logs())
 		}
+	})
+	return fn
+}
+
+// Run is Start outside a test: the caller stops the Function with Stop.
+// The emulator starts bootstrap's process on the first invoke (that
+// invoke's INIT phase), not before.
+func Run(bootstrap string, env ...string) (*Function, error) {
+	return RunEnv(bootstrap, append(os.Environ(), env...))
+}
+
+// RunEnv is Run with exactly env as the environment of the emulator and
+// the function, none of this process's: Lambda's environment is not a
+// developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the SDK's
+// configuration milliseconds that Lambda never pays).
+func RunEnv(bootstrap string, env []string) (*Function, error) {
+	bin, err := rie()
+	if err != nil {
+		return nil, err
+	}
+	invokeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	runtimeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin,
+		"--runtime-interface-emulator-address", invokeAddr,
+		"--runtime-api-address", runtimeAddr,
+		"--log-level", "info",
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = env
+	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
+	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the RIE: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	fn.stop = sync.OnceFunc(func() {
+		_ = cmd.Process.Kill()
+		<-exited
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", invokeAddr, time.Second)
 		if err == nil {
 			c.Close()
-			return fn
+			return fn, nil
 		}
 		select {
 		case <-exited:
-			t.Fatalf("the RIE exited before listening:\n%s", fn.Logs())
+			return nil, fmt.Errorf("the RIE exited before listening:\n%s", fn.Logs())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the RIE is not listening on %s:\n%s", invokeAddr, fn.Logs())
+			fn.Stop()
+			return nil, fmt.Errorf("the RIE is not listening on %s:\n%s", invokeAddr, fn.Logs())
 		}
 	}
 }
+
+// Stop kills the emulator (and with it the function's process) and waits
+// for it to exit. Calling it again does nothing.
+func (f *Function) Stop() { f.stop() }
 
 // Invoke sends event to the function and returns its response payload. A
 // function error is not a Go error: the payload is then the Lambda error
@@ -160,11 +230,10 @@ func (f *Function) Logs() string { return f.logs.String() }
 
 // freeAddr returns a loopback address with a port that was free a moment
 // ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
+func freeAddr() (string, error) {
 	port, err := testkit.FreePort()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }

@@ -12,21 +12,51 @@ import (
 // handler writes durations) and the facts the handler noted with Note, such
 // as campaign_id, quarter, cache and banners. The local server and the API
 // Lambda both log through it, so the same line feeds the operators' metrics.
+//
+// It is on every request's path, so it keeps its cost down: the response
+// recorder, the notes and the line's attributes share one allocation, and
+// the record goes straight to the handler (slog.Logger would also look up
+// the caller's program counter, which the line does not show).
 func AccessLog(next http.Handler, log *slog.Logger) http.Handler {
+	h := log.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		n := &notes{}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), notesKey{}, n)))
-		attrs := append(n.attrs[:0:0], // a fresh array, so the notes' stays small
+		l := &logged{recorder: recorder{ResponseWriter: w, status: http.StatusOK}}
+		l.notes.attrs = l.buf[fixedAttrs:fixedAttrs]
+		ctx := r.Context()
+		next.ServeHTTP(&l.recorder, r.WithContext(context.WithValue(ctx, notesKey{}, &l.notes)))
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		end := time.Now()
+		attrs := append(l.buf[:0],
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status),
-			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Int("status", l.status),
+			slog.Int("bytes", l.bytes),
+			slog.Duration("duration", end.Sub(start)),
 		)
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs, n.attrs...)...)
+		if len(l.notes.attrs) > 0 && &l.notes.attrs[0] != &l.buf[fixedAttrs] {
+			attrs = append(attrs, l.notes.attrs...) // the notes outgrew buf
+		} else {
+			attrs = attrs[:fixedAttrs+len(l.notes.attrs)]
+		}
+		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		rec.AddAttrs(attrs...)
+		h.Handle(ctx, rec) //nolint:errcheck // a failing log sink has nowhere to report to
 	})
+}
+
+// fixedAttrs is the number of attributes every line has before the notes.
+const fixedAttrs = 5
+
+// logged is what AccessLog keeps for one request, in one allocation.
+type logged struct {
+	recorder
+	notes notes
+	// buf holds the line's fixed attributes, then the notes (the handler
+	// notes campaign_id, quarter, cache and banners).
+	buf [fixedAttrs + 7]slog.Attr
 }
 
 // Note adds key = value to the access log line of the request ctx belongs

@@ -25,6 +25,9 @@ func TestAccessLog(t *testing.T) {
 			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 5.0}},
 		{"noted facts", map[string]any{"campaign_id": 10, "cache": "hit"}, http.StatusNotFound, "",
 			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 404.0, "bytes": 0.0, "campaign_id": 10.0, "cache": "hit"}},
+		{"more facts than the line keeps room for", map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": "nine"}, http.StatusOK, "",
+			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 0.0,
+				"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0, "f": 6.0, "g": 7.0, "h": 8.0, "i": "nine"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

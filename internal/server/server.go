@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -41,7 +43,20 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("/campaigns/", cfg.API)
 	mux.Handle("/images/", cfg.Images)
 	mux.Handle("/", http.FileServerFS(cfg.Site))
-	return AccessLog(mux, logger(cfg))
+	// API requests, nearly all the traffic, skip the mux's pattern
+	// matching when their path is one the mux would route to the API as
+	// it is (clean, so no redirect); the others go through the mux.
+	api := cfg.API
+	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if (strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/campaigns/")) &&
+			r.Method != http.MethodConnect && path.Clean(p) == p {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return AccessLog(route, logger(cfg))
 }
 
 func logger(cfg Config) *slog.Logger {

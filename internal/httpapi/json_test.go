@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"banners/internal/banner"
+)
+
+// answer is the JSON answer as encoding/json would write it: the reference
+// appendAnswer must match byte for byte.
+type answer struct {
+	CampaignID int64        `json:"campaign_id"`
+	Quarter    int          `json:"quarter"`
+	Banners    []bannerJSON `json:"banners"`
+}
+
+type bannerJSON struct {
+	ID       int64  `json:"id"`
+	ImageURL string `json:"image_url"`
+}
+
+func encodeReference(imageBase string, k banner.Key, ids []int64) []byte {
+	a := answer{CampaignID: k.CampaignID, Quarter: int(k.Quarter), Banners: []bannerJSON{}}
+	for _, id := range ids {
+		a.Banners = append(a.Banners, bannerJSON{ID: id, ImageURL: imageBase + "image_" + strconv.FormatInt(id, 10) + ".png"})
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+func TestAppendAnswerIsEncodingJSON(t *testing.T) {
+	bases := []string{
+		"/images/",
+		"https://cdn.example.test/banners/",
+		`https://x.test/a"b\c/`,
+		"https://x.test/<&>/\u2028\u00e9\x01/",
+		"",
+	}
+	keys := []banner.Key{{CampaignID: 10, Quarter: 2}, {CampaignID: 999_999_999_999_999_999, Quarter: 4}}
+	idSets := [][]int64{{123}, {101, 102, 103, 104, 105, 106, 107, 108, 109, 999_999_999_999_999_999}, {}}
+	for _, base := range bases {
+		for _, k := range keys {
+			for _, ids := range idSets {
+				want := encodeReference(base, k, ids)
+				got := appendAnswer(nil, k, ids, jsonString(base+"image_"))
+				if !bytes.Equal(got, want) {
+					t.Errorf("base %q, %v, %v:\ngot  %s\nwant %s", base, k, ids, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestCookieIsSetCookie(t *testing.T) {
+	for _, maxAge := range []int{86400, 5} {
+		h := New(nil, Options{CookieMaxAge: maxAge})
+		for _, https := range []bool{false, true} {
+			for _, id := range []int64{1, 105, 999_999_999_999_999_999} {
+				suffix := h.cookieLax
+				if https {
+					suffix = h.cookieHTTPS
+				}
+				got := CookieName + "=" + strconv.FormatInt(id, 10) + suffix
+				if want := h.cookie(id, https).String(); got != want {
+					t.Errorf("max age %d, https %v: got %q, want %q", maxAge, https, got, want)
+				}
+				if !strings.Contains(got, "HttpOnly") {
+					t.Errorf("%q: not HttpOnly", got)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAppendAnswer is the hand-written encoder; BenchmarkEncodeJSON
+// the encoding/json one it replaced.
+func BenchmarkAppendAnswer(b *testing.B) {
+	ids := []int64{101, 102, 103, 104, 105, 106, 107, 108, 109, 110}
+	k := banner.Key{CampaignID: 10, Quarter: 2}
+	img := jsonString("/images/image_")
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendAnswer(buf[:0], k, ids, img)
+	}
+}
+
+func BenchmarkEncodeJSON(b *testing.B) {
+	ids := []int64{101, 102, 103, 104, 105, 106, 107, 108, 109, 110}
+	k := banner.Key{CampaignID: 10, Quarter: 2}
+	b.ReportAllocs()
+	for b.Loop() {
+		encodeReference("/images/", k, ids)
+	}
+}
