@@ -45,13 +45,12 @@ type logMetric struct {
 	// dimension, when set, is a dimension whose value is the line's field
 	// of that name (three values at most: never the campaign ID).
 	dimension, dimensionField string
-	// unit is the metric's unit; durations are in nanoseconds, which
-	// CloudWatch has no unit for, so they have none.
+	// unit is the metric's unit; durations are in milliseconds.
 	unit awscloudwatch.Unit
 }
 
-// Metric names. Durations are nanoseconds: slog writes durations as
-// integer nanoseconds, and a metric filter can only copy a number.
+// Metric names. Durations are milliseconds: the lines carry duration_ms
+// and init_duration_ms, and a metric filter can only copy a number.
 const (
 	mRequests     = "Requests"
 	mClientErrors = "ClientErrors"
@@ -82,8 +81,8 @@ var logMetrics = []logMetric{
 	{name: mClientErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 400 && $.status < 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	{name: mServerErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// Time spent in the function per request, from the handler's start to
-	// its answer, in nanoseconds; CloudFront's own time is not in it.
-	{name: mLatency, logs: apiLogs, pattern: `{ ` + request + ` && $.duration >= 0 }`, value: "$.duration", unit: awscloudwatch.Unit_NONE},
+	// its answer, in milliseconds; CloudFront's own time is not in it.
+	{name: mLatency, logs: apiLogs, pattern: `{ ` + request + ` && $.duration_ms >= 0 }`, value: "$.duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
 	{name: mCacheHits, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "hit" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// A miss asked DynamoDB (concurrent misses of one key share one GetItem).
 	{name: mCacheMisses, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "miss" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
@@ -91,9 +90,9 @@ var logMetrics = []logMetric{
 	{name: mStaleServes, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "stale" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	{name: mColdStarts, logs: apiLogs, pattern: `{ $.msg = "cold start" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// The wiring at cold start (functions/api: X-Ray, AWS config, client,
-	// cache, handler), in nanoseconds; Lambda's own INIT (loading the
+	// cache, handler), in milliseconds; Lambda's own INIT (loading the
 	// binary) comes before it.
-	{name: mInitDuration, logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration >= 0 }`, value: "$.init_duration", unit: awscloudwatch.Unit_NONE},
+	{name: mInitDuration, logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration_ms >= 0 }`, value: "$.init_duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
 
 	// One per quarter load that wrote its quarter.
 	{name: mIngestLoads, logs: ingestLogs, pattern: `{ $.msg = "quarter loaded" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
@@ -120,9 +119,9 @@ const (
 	// minRequestsForRatio: below 10 requests a minute one error is 10% or
 	// more; such minutes do not count towards the 5xx alarm.
 	minRequestsForRatio = 10
-	// p99LatencyNs: 500 ms, fifty times a cache miss; a p99 there means
+	// p99LatencyMs: 500 ms, fifty times a cache miss; a p99 there means
 	// DynamoDB calls wait on retries or the 2 s cache read deadline.
-	p99LatencyNs = 500e6
+	p99LatencyMs = 500
 	// invalidRowPercent: the real dataset loads with 0 rejected rows, so
 	// 1% of a file's rows wrong in themselves means a broken export.
 	invalidRowPercent = 1
@@ -316,7 +315,7 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 		// 5 minutes in a row: one slow minute (cold starts after a deploy,
 		// a burst of misses) is noise; five are a slow dependency.
 		alarm("ApiLatencyP99", "p99 time in the API function is 500 ms or more for 5 minutes in a row.",
-			m.metric(mLatency, "p99", "p99 latency (ns)"), p99LatencyNs, 5, 5, notBreaching),
+			m.metric(mLatency, "p99", "p99 latency (ms)"), p99LatencyMs, 5, 5, notBreaching),
 		// Stale serves happen only when DynamoDB fails: one minute can be a
 		// blip the retries hide, five in a row are DynamoDB trouble.
 		alarm("ApiStaleServes", "The API served stale banners (DynamoDB failing) in each of 5 minutes in a row.",
@@ -353,7 +352,7 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 	ms := func(name, stat, label string) awscloudwatch.MathExpression {
 		// IDs are global to a widget: one per metric and statistic.
 		id := strings.ToLower(name) + "_" + strings.ToLower(stat)
-		return expr(id+" / 1000000", label, map[string]awscloudwatch.IMetric{id: m.metric(name, stat, stat)})
+		return expr(id, label, map[string]awscloudwatch.IMetric{id: m.metric(name, stat, stat)})
 	}
 	graph := func(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		props := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
@@ -494,9 +493,9 @@ func withPeriod(metrics []awscloudwatch.IMetric, p awscdk.Duration) []awscloudwa
 func xrayGroups(fn string) []struct{ suffix, filter string } {
 	return []struct{ suffix, filter string }{
 		{"stale", staleFilter},
-		// A 5xx marks the request's subsegment as a fault (internal/tracing);
-		// a crash or timeout marks the function's own segment.
-		{"errors", `service("` + fn + `") { fault = true }`},
+		// internal/tracing annotates every request with its status; a crash
+		// or timeout marks the function's own segment as a fault.
+		{"errors", `annotation.status >= 500 OR service("` + fn + `") { fault = true }`},
 		{"slow", `service("` + fn + `") { responsetime >= ` + slowSeconds + ` }`},
 	}
 }

@@ -143,7 +143,7 @@ func captureAPILines(t *testing.T) []capturedLine {
 	// wiring; TestColdStartLineIsTheLambdas holds the two together.
 	start := time.Now()
 	time.Sleep(time.Millisecond)
-	log.Info("cold start", "init_duration", time.Since(start))
+	log.Info("cold start", "init_duration_ms", float64(time.Since(start).Microseconds())/1000)
 	l.cut("cold start")
 	return l.lines
 }
@@ -153,7 +153,7 @@ func captureAPILines(t *testing.T) []capturedLine {
 func TestColdStartLineIsTheLambdas(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "functions", "api", "main.go"))
 	require.NoError(t, err)
-	require.Contains(t, string(b), `log.Info("cold start", "init_duration", time.Since(start))`)
+	require.Contains(t, string(b), `log.Info("cold start", "init_duration_ms", float64(time.Since(start).Microseconds())/1000)`)
 }
 
 // fakeS3 serves objects from a map, and NoSuchKey for the rest.
@@ -263,7 +263,7 @@ func TestMetricFiltersMatchCapturedLines(t *testing.T) {
 		t.Fatalf("no %q line for %s", msg, scenario)
 		return 0
 	}
-	dur := func(scenario string) float64 { return durationOf(apiLogs, scenario, "request", "duration") }
+	dur := func(scenario string) float64 { return durationOf(apiLogs, scenario, "request", "duration_ms") }
 	one := func(scenarios ...string) map[string]float64 {
 		m := map[string]float64{}
 		for _, s := range scenarios {
@@ -288,7 +288,7 @@ func TestMetricFiltersMatchCapturedLines(t *testing.T) {
 		mCacheMisses:  one("miss", "unknown campaign", "unavailable"),
 		mStaleServes:  one("stale"),
 		mColdStarts:   one("cold start"),
-		mInitDuration: {"cold start": durationOf(apiLogs, "cold start", "cold start", "init_duration")},
+		mInitDuration: {"cold start": durationOf(apiLogs, "cold start", "cold start", "init_duration_ms")},
 		mIngestLoads:  one("upload"),
 		mRowsAccepted: {"upload Kind=impressions": 4, "upload Kind=clicks": 2, "upload Kind=conversions": 1},
 		mRowsRejected: {"upload Kind=impressions": 0, "upload Kind=clicks": 2, "upload Kind=conversions": 2},
@@ -357,7 +357,7 @@ func TestCapturedLinesAreTheRealOnes(t *testing.T) {
 			stale++
 		case "request":
 			requests++
-			for _, field := range []string{"method", "path", "status", "bytes", "duration"} {
+			for _, field := range []string{"method", "path", "status", "bytes", "duration_ms"} {
 				require.Contains(t, doc, field, c.scenario)
 			}
 		}
@@ -448,7 +448,7 @@ func TestAlarms(t *testing.T) {
 	}{
 		{"ApiServerErrors", []string{"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)",
 			"errors=ServerErrors Sum 60", "requests=Requests Sum 60"}, 1, 5, 3, "notBreaching", "5xx"},
-		{"ApiLatencyP99", []string{"", "m1=Latency p99 60"}, 500e6, 5, 5, "notBreaching", "p99"},
+		{"ApiLatencyP99", []string{"", "m1=Latency p99 60"}, 500, 5, 5, "notBreaching", "p99"},
 		{"ApiStaleServes", []string{"", "m1=StaleServes Sum 60"}, 1, 5, 5, "notBreaching", "stale"},
 		{"ApiFunctionErrors", []string{"AWS/Lambda/Errors Sum 300"}, 5, 1, 1, "notBreaching", "failed"},
 		{"ApiFunctionThrottles", []string{"AWS/Lambda/Throttles Sum 60"}, 1, 3, 3, "notBreaching", "throttled"},
@@ -578,7 +578,7 @@ func TestDashboard(t *testing.T) {
 	require.Equal(t, []string{
 		ns + " Requests",
 		"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)", ns + " ServerErrors", // Requests: shown once
-		"latency_p99 / 1000000", ns + " Latency",
+		"latency_p99", ns + " Latency",
 		ns + " StaleServes",
 		"AWS/CloudFront 5xxErrorRate in us-east-1",
 	}, plotted(0))
@@ -588,8 +588,8 @@ func TestDashboard(t *testing.T) {
 		ns + " CacheHits", ns + " CacheMisses", ns + " StaleServes"}, plotted(5)) // stale: one entry, plotted on the right
 	require.Equal(t, []string{ns + " CacheMisses", "AWS/DynamoDB ConsumedReadCapacityUnits"}, plotted(6))
 	require.Equal(t, []string{"AWS/DynamoDB ReadThrottleEvents", "AWS/DynamoDB WriteThrottleEvents", "AWS/DynamoDB SystemErrors"}, plotted(7))
-	require.Equal(t, []string{ns + " ColdStarts", "initduration_p50 / 1000000", ns + " InitDuration",
-		"initduration_maximum / 1000000", ns + " InitDuration"}, plotted(9))
+	require.Equal(t, []string{ns + " ColdStarts", "initduration_p50", ns + " InitDuration",
+		"initduration_maximum", ns + " InitDuration"}, plotted(9))
 	require.Equal(t, []string{"AWS/SQS ApproximateNumberOfMessagesVisible"}, plotted(13))
 }
 
@@ -602,7 +602,7 @@ func TestMetricFilterDimensionsAreLowCardinality(t *testing.T) {
 		require.NotContains(t, f.pattern+f.value, "campaign_id", name)
 		want := "Count"
 		if f.metric == mLatency || f.metric == mInitDuration {
-			want = "None" // nanoseconds: CloudWatch has no unit for them
+			want = "Milliseconds"
 		}
 		require.Equal(t, want, f.unit, name)
 	}
@@ -619,7 +619,7 @@ func TestXRay(t *testing.T) {
 
 	tests := []struct{ group, filter string }{
 		{"Plain-stale", `annotation.cache = "stale"`},
-		{"Plain-errors", `service("<Ref:` + fn + `>") { fault = true }`},
+		{"Plain-errors", `annotation.status >= 500 OR service("<Ref:` + fn + `>") { fault = true }`},
 		{"Plain-slow", `service("<Ref:` + fn + `>") { responsetime >= 0.5 }`},
 	}
 	groups := map[string]map[string]any{}

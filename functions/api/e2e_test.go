@@ -140,7 +140,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "access log lines in:\n%s", fn.Logs())
 	require.Equal(t, wantStatuses, gotStatuses)
 
-	m := regexp.MustCompile(`"msg":"cold start","init_duration":(\d+)`).FindStringSubmatch(fn.Logs())
+	m := regexp.MustCompile(`"msg":"cold start","init_duration_ms":([0-9.]+)`).FindStringSubmatch(fn.Logs())
 	require.NotNil(t, m, "cold start logged in:\n%s", fn.Logs())
 	ns, _ := strconv.ParseInt(m[1], 10, 64)
 	t.Logf("bootstrap %.1f MB (host build); first invoke %.1f ms, of which wiring before lambda.Start %.1f ms; next invokes %v",

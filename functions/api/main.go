@@ -51,7 +51,7 @@ func main() {
 			log.Error("cold start failed", "err", err)
 			os.Exit(1)
 		}
-		log.Info("cold start", "init_duration", time.Since(start))
+		log.Info("cold start", "init_duration_ms", float64(time.Since(start).Microseconds())/1000)
 		lambda.Start(funcurl.New(h).Handle)
 		return
 	}

@@ -109,10 +109,10 @@ type traceCase struct {
 }
 
 var traceCases = []traceCase{
-	{"miss", false, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0}, true, false, false},
-	{"hit", true, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0}, false, false, false},
-	{"stale", true, 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0}, true, false, true},
-	{"unavailable", false, 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss"}, true, true, false},
+	{"miss", false, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "miss", "banners": 7.0, "status": 200.0}, true, false, false},
+	{"hit", true, 0, false, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0, "status": 200.0}, false, false, false},
+	{"stale", true, 61 * time.Second, true, 10, 200, map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "stale", "banners": 7.0, "status": 200.0}, true, false, true},
+	{"unavailable", false, 0, true, 20, 503, map[string]any{"campaign_id": 20.0, "quarter": 2.0, "cache": "miss", "status": 503.0}, true, true, false},
 }
 
 // checkSegment asserts what the request (sub)segment seg shows for tc.

@@ -8,8 +8,8 @@ import (
 )
 
 // AccessLog writes one structured line per request, message "request":
-// method, path, status, bytes, duration (in nanoseconds, as slog's JSON
-// handler writes durations) and the facts the handler noted with Note, such
+// method, path, status, bytes, duration_ms (milliseconds, to the
+// microsecond; the operators' latency metric copies it) and the facts the handler noted with Note, such
 // as campaign_id, quarter, cache and banners. The local server and the API
 // Lambda both log through it, so the same line feeds the operators' metrics.
 //
@@ -34,7 +34,7 @@ func AccessLog(next http.Handler, log *slog.Logger) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", l.status),
 			slog.Int("bytes", l.bytes),
-			slog.Duration("duration", end.Sub(start)),
+			slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
 		)
 		if len(l.notes.attrs) > 0 && &l.notes.attrs[0] != &l.buf[fixedAttrs] {
 			attrs = append(attrs, l.notes.attrs...) // the notes outgrew buf

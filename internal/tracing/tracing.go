@@ -70,11 +70,17 @@ var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIg
 
 // Handler traces every request h serves in a segment named name: the local
 // server's tracing. It honours an incoming X-Amzn-Trace-Id header and sets
-// one on the response; a 5xx marks the segment as a fault.
+// one on the response; a 5xx marks the segment as a fault. The status is
+// also the annotation "status", so a filter expression can find it.
 func Handler(name string, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), requestKey{}, xray.GetSegment(r.Context()))
-		h.ServeHTTP(w, r.WithContext(ctx))
+		seg := xray.GetSegment(r.Context())
+		ctx := context.WithValue(r.Context(), requestKey{}, seg)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r.WithContext(ctx))
+		if seg != nil {
+			seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
+		}
 	})
 	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
 }
@@ -107,6 +113,7 @@ func LambdaHandler(name string, h http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, requestKey{}, seg)))
 		xray.HttpCaptureResponse(seg, sw.status)
+		seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
 		seg.Close(nil)
 	})
 }
