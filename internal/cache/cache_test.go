@@ -333,14 +333,11 @@ func TestCostMatchesTheHeap(t *testing.T) {
 	}
 }
 
-func TestMaxBytesBoundsTheCache(t *testing.T) {
-	// 1,000 campaigns of about 8 KB each cannot all fit in 100 KB.
-	s := &fakeStore{campaigns: map[banner.Key]*banner.Campaign{}}
-	for id := int64(1); id <= 1000; id++ {
-		k := banner.Key{CampaignID: id, Quarter: 1}
-		s.campaigns[k] = &banner.Campaign{Key: k, Fill: make([]int64, 1000)}
-	}
-	c := newCache(t, s, cache.Config{MaxBytes: 100 << 10})
+// fillTwice looks every campaign of s up once (each a store read, applied
+// to the cache before the next), then once more, and returns how many of
+// the second round went to the store: the ones the cache did not keep.
+func fillTwice(t *testing.T, c *cache.Cache, s *fakeStore) int64 {
+	t.Helper()
 	for k := range s.campaigns {
 		_, err := c.Campaign(context.Background(), k)
 		require.NoError(t, err)
@@ -351,30 +348,34 @@ func TestMaxBytesBoundsTheCache(t *testing.T) {
 		_, err := c.Campaign(context.Background(), k)
 		require.NoError(t, err)
 	}
-	// At most about 12 of the 1,000 can have been cached.
-	require.GreaterOrEqual(t, s.reads.Load()-reads, int64(1000-13))
+	return s.reads.Load() - reads
+}
+
+// campaigns returns a store of n campaigns in quarter 1, each with fill
+// banners for random fill.
+func campaigns(n int64, fill int) *fakeStore {
+	s := &fakeStore{campaigns: map[banner.Key]*banner.Campaign{}}
+	for id := int64(1); id <= n; id++ {
+		k := banner.Key{CampaignID: id, Quarter: 1}
+		s.campaigns[k] = &banner.Campaign{Key: k, Fill: make([]int64, fill)}
+	}
+	return s
+}
+
+func TestMaxBytesBoundsTheCache(t *testing.T) {
+	// 1,000 campaigns of about 8 KB each cannot all fit in 100 KB: at most
+	// about 12 of them can have been cached.
+	s := campaigns(1000, 1000)
+	c := newCache(t, s, cache.Config{MaxBytes: 100 << 10})
+	require.GreaterOrEqual(t, fillTwice(t, c, s), int64(1000-13))
 }
 
 func TestMoreEntriesThanItemsStillFit(t *testing.T) {
 	// Items sizes the admission counters, not the capacity: 2,000 small
 	// campaigns, far more than the 10 expected, all stay within MaxBytes.
-	s := &fakeStore{campaigns: map[banner.Key]*banner.Campaign{}}
-	for id := int64(1); id <= 2000; id++ {
-		k := banner.Key{CampaignID: id, Quarter: 1}
-		s.campaigns[k] = &banner.Campaign{Key: k, Fill: []int64{id}}
-	}
+	s := campaigns(2000, 1)
 	c := newCache(t, s, cache.Config{Items: 10})
-	for k := range s.campaigns {
-		_, err := c.Campaign(context.Background(), k)
-		require.NoError(t, err)
-		c.Wait()
-	}
-	reads := s.reads.Load()
-	for k := range s.campaigns {
-		_, err := c.Campaign(context.Background(), k)
-		require.NoError(t, err)
-	}
-	require.Zero(t, s.reads.Load()-reads, "entries beyond Items were dropped")
+	require.Zero(t, fillTwice(t, c, s), "entries beyond Items were dropped")
 }
 
 func TestConfigErrors(t *testing.T) {
