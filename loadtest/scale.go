@@ -426,5 +426,3 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return nil
 }
-
-
