@@ -87,6 +87,21 @@ func modelHerd(w []float64, rate float64, instances int) float64 {
 	return reads * float64(instances)
 }
 
+// modelDistinct returns the distinct keys one instance is asked for in a
+// quarter: 1 − e^(−λQ) per key.
+func modelDistinct(w []float64, rate float64, instances int) float64 {
+	n := 0.0
+	for _, p := range w {
+		n += -math.Expm1(-rate * p / float64(instances) * modelQuarter.Seconds())
+	}
+	return n
+}
+
+// entryBytes is the live heap one cached real-shaped read model takes,
+// ristretto's bookkeeping included, as internal/cache TestMemoryPerEntry
+// measured it.
+const entryBytes = 555
+
 // modelRow is one line of the scale table.
 type modelRow struct {
 	Campaigns int
@@ -106,6 +121,10 @@ type modelRow struct {
 	// pre-warm, and Steady the reads per second over the quarter (by
 	// generation).
 	Herd, Steady float64
+	// Distinct is the keys one instance holds per quarter; CacheMiB the
+	// heap of two quarters of them (the previous quarter's entries live
+	// until their TTL) at entryBytes each.
+	Distinct, CacheMiB float64
 }
 
 // modelTable computes the rows for every campaign count and rate.
@@ -124,6 +143,8 @@ func modelTable(campaigns []int, rates []float64, s float64) []modelRow {
 				Herd:          modelHerd(w, r, n),
 			}
 			row.Steady = (1 - row.HitGeneration) * r
+			row.Distinct = modelDistinct(w, r, n)
+			row.CacheMiB = 2 * row.Distinct * entryBytes / (1 << 20)
 			rows = append(rows, row)
 		}
 	}
@@ -133,12 +154,13 @@ func modelTable(campaigns []int, rates []float64, s float64) []modelRow {
 // writeModelTable prints rows as a Markdown table.
 func writeModelTable(w io.Writer, rows []modelRow, s float64) {
 	fmt.Fprintf(w, "Model (Zipf s=%g; instances = rate × 2 ms × 1.5; reads per million requests = (1 − hit) × 10⁶)\n\n", s)
-	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s (issue) | reads/M | TTL 900 s (issue) | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M (+ generation polls/M) | reads in the boundary's first second, no pre-warm | average reads/s over the quarter |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s (issue) | reads/M | TTL 900 s (issue) | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M (+ generation polls/M) | reads in the boundary's first second, no pre-warm | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s (+%s) | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s (+%s) | %s | %s | %s | %.0f MiB |\n",
 			count(float64(r.Campaigns)), count(r.Rate), r.Instances, r.HitTTL60, count((1-r.HitTTL60)*1e6), r.HitTTL900,
-			r.HitQuarter60, r.HitGeneration, count((1-r.HitGeneration)*1e6), count(r.GenPolls), count(r.Herd), count(r.Steady))
+			r.HitQuarter60, r.HitGeneration, count((1-r.HitGeneration)*1e6), count(r.GenPolls), count(r.Herd), count(r.Steady),
+			count(r.Distinct), r.CacheMiB)
 	}
 }
 
@@ -147,8 +169,10 @@ func count(n float64) string {
 	switch {
 	case n >= 1e6:
 		return fmt.Sprintf("%.3gM", n/1e6)
-	case n >= 1e3:
+	case n >= 999.5:
 		return fmt.Sprintf("%.3gk", n/1e3)
+	case n >= 100:
+		return fmt.Sprintf("%.0f", n)
 	default:
 		return fmt.Sprintf("%.3g", n)
 	}

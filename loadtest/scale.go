@@ -351,9 +351,13 @@ func startDynalite() (string, func(), error) {
 // writeScaleRow prints one result as a Markdown table row.
 func writeScaleRow(w io.Writer, name string, r scaleResult) {
 	c := r.Config
-	fmt.Fprintf(w, "| %s | %d | %s | %g | %s | %v | %d | %.3f | %.3f | %.1f | %d | %v | %v | %v | %.0f | %d | %d | %d |\n",
+	model := "— (cold start, boundary)"
+	if c.Before >= c.Duration {
+		model = fmt.Sprintf("%.3f", r.Model)
+	}
+	fmt.Fprintf(w, "| %s | %d | %s | %g | %s | %v | %d | %.3f | %s | %.1f | %d | %v | %v | %v | %.0f | %d | %d | %d |\n",
 		name, c.Instances, count(float64(c.Campaigns)), c.Zipf, count(c.Rate), c.TTL, c.Prewarm,
-		r.HitRatio, r.Model, 1000*float64(r.Reads)/float64(max(r.Requests, 1)), r.Requests,
+		r.HitRatio, model, 1000*float64(r.Reads)/float64(max(r.Requests, 1)), r.Requests,
 		r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.P99Boundary.Round(10*time.Microsecond),
 		r.ReadsPerSecBefore, r.Burst, r.Peak, r.WarmReads)
 }
