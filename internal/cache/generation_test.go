@@ -181,6 +181,8 @@ func TestGenerationReadsShared(t *testing.T) {
 		close(gate)
 		wg.Wait()
 		require.Equal(t, int64(1), s.genReads.Load())
-		require.Equal(t, int64(1), s.reads.Load())
+		// The campaign reads are not held back: callers released after
+		// the first read finished may read again before its Set lands.
+		require.Positive(t, s.reads.Load())
 	})
 }
