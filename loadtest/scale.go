@@ -371,6 +371,7 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fl.SetOutput(stderr)
 	var c scaleConfig
 	model := fl.Bool("model", false, "print the model's table (1k/100k/1M campaigns × 83/10k/100k req/s) and exit")
+	ingest := fl.Int("ingest", 0, "instead of simulating: generate this many times the real data and time the ingest of each quarter into dynalite")
 	fl.IntVar(&c.Instances, "instances", 4, "API instances, each with its own cache")
 	fl.IntVar(&c.Campaigns, "campaigns", 1000, "campaigns, IDs 1 to N (data from the sample generator scaled to N)")
 	fl.Float64Var(&c.Zipf, "zipf", 1, "Zipf exponent s of campaign popularity")
@@ -401,6 +402,9 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	store := dynamo.New(client, "banners")
 	if err := store.CreateTable(ctx); err != nil {
 		return err
+	}
+	if *ingest > 0 {
+		return runIngestScale(ctx, store, *ingest, stdout, stderr)
 	}
 	t0 := time.Now()
 	data, err := scaleData(c.Campaigns)
