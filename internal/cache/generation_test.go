@@ -19,15 +19,14 @@ import (
 // versioned is a store whose data an "ingest" replaces: every campaign's
 // Converting is the version of the data, and the generation is "g<version>".
 type versioned struct {
-	mu        sync.Mutex
-	version   int
-	known     map[banner.Key]bool
-	reads     atomic.Int64
-	genReads  atomic.Int64
-	down      atomic.Bool
-	genDown   atomic.Bool
-	gate      chan struct{} // when set, generation reads wait for it
-	genGateIn chan struct{} // signalled when a generation read waits
+	mu       sync.Mutex
+	version  int
+	known    map[banner.Key]bool
+	reads    atomic.Int64
+	genReads atomic.Int64
+	down     atomic.Bool
+	genDown  atomic.Bool
+	gate     chan struct{} // when set, generation reads wait for it
 }
 
 func (s *versioned) Campaign(_ context.Context, k banner.Key) (*banner.Campaign, error) {
