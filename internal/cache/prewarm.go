@@ -176,11 +176,11 @@ func (c *Cache) prewarmLoop(ctx context.Context) {
 // spread over nine tenths of the time left before boundary.
 func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 	ids := c.hot.take(c.cfg.Prewarm.TopK)
-	if len(ids) == 0 {
-		return
+	start := c.cfg.Now()
+	if len(ids) == 0 || !start.Before(boundary) {
+		return // nothing looked up, or woken too late (a thawed Lambda instance)
 	}
 	q := banner.QuarterAt(boundary)
-	start := c.cfg.Now()
 	span := boundary.Sub(start) * 9 / 10
 	sem := make(chan struct{}, c.cfg.Prewarm.Concurrency)
 	var wg sync.WaitGroup
