@@ -13,6 +13,8 @@
 //	go run ./loadtest -self -baseline -workers 32 -rounds 3    # medians on a shared machine
 //	go run ./loadtest -coldstart 7                         # what make coldstart runs
 //	go run ./loadtest -wrk -rounds 3                       # CPU per request: wrk against our server and the baseline
+//	go run ./loadtest -scale [-instances 4 -campaigns 1000 -rate 1000 ...]  # issue 13 (scale.go)
+//	go run ./loadtest -scale -model                            # the scale model's table
 //
 // Requests spread over campaigns and quarters and over both endpoints. A
 // pool of simulated visitors keeps one last-banner cookie each. -self starts
@@ -44,6 +46,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "-scale" { // the scale simulation (scale.go)
+		if err := runScale(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest -scale:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

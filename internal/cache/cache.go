@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -79,6 +81,20 @@ type Config struct {
 	// Annotate, if set, is told each lookup's outcome for tracing: key
 	// "cache", value Hit, Miss or Stale.
 	Annotate func(ctx context.Context, key string, value any)
+	// Generations, when set, makes freshness follow the data: an entry
+	// answers only while its quarter's generation is the one known when
+	// its read started, and TTL becomes an upper bound (see
+	// generation.go). Default none: freshness by TTL alone.
+	Generations Generations
+	// PollInterval is how often a quarter's generation is read, in time
+	// of Now: a lookup finding it older starts a read in the background,
+	// and one finding it older than twice PollInterval reads it first.
+	// Only quarters being looked up are read. Default 5 s.
+	PollInterval time.Duration
+	// Prewarm, when its TopK is positive, reads the next quarter's entries
+	// of the most looked-up campaigns before each quarter boundary (see
+	// prewarm.go). Default off.
+	Prewarm Prewarm
 }
 
 // ParseTTL parses a TTL setting (CACHE_TTL, -cache-ttl, the CDK app's
@@ -103,6 +119,9 @@ type entry struct {
 	// degraded marks an entry re-set after a failed read: a hit on it is a
 	// stale serve.
 	degraded bool
+	// epoch is the cache's epoch of the key's quarter (see generation.go)
+	// when the entry's read started; 0 without Config.Generations.
+	epoch uint64
 }
 
 // Cache is a Store that answers from memory and falls back to the store it
@@ -112,6 +131,15 @@ type Cache struct {
 	cache  *ristretto.Cache[uint64, *entry]
 	flight singleflight.Group
 	cfg    Config
+	// gens follows the generation of each quarter, indexed by quarter&7.
+	gens [8]quarterGen
+	// hot counts lookups per campaign for Prewarm; nil when it is off.
+	hot *hotSet
+	// warmed counts the reads pre-warm asked for.
+	warmed atomic.Int64
+	// bg tracks background work (generation reads, pre-warm); stop ends it.
+	bg   sync.WaitGroup
+	stop chan struct{}
 }
 
 // New returns a Cache in front of next.
@@ -166,12 +194,21 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	return &Cache{next: next, cache: rc, cfg: cfg}, nil
+	c := &Cache{next: next, cache: rc, cfg: cfg, stop: make(chan struct{})}
+	if err := c.startBackground(); err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // Close stops the cache's goroutines and drops its entries; lookups then
 // go to the store.
-func (c *Cache) Close() { c.cache.Close() }
+func (c *Cache) Close() {
+	close(c.stop)
+	c.bg.Wait()
+	c.cache.Close()
+}
 
 // Wait blocks until every Set so far is applied (or dropped). Tests use it.
 func (c *Cache) Wait() { c.cache.Wait() }
@@ -184,11 +221,15 @@ func (c *Cache) Wait() { c.cache.Wait() }
 func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
 	pk := pack(k)
 	now := c.cfg.Now().UnixNano()
+	epoch := c.epoch(ctx, k.Quarter, now)
+	if c.hot != nil {
+		c.hot.record(k, now)
+	}
 	old, ok := c.cache.Get(pk)
 	if ok && old.key != k {
 		old = nil // a key outside the packable range; never cached
 	}
-	if old != nil && now < old.fresh {
+	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
 		if old.degraded {
 			c.annotate(ctx, Stale)
 			return old.c, nil
@@ -198,7 +239,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	}
 
 	ch := c.flight.DoChan(strconv.FormatUint(pk, 36), func() (any, error) {
-		return c.load(ctx, k, pk, old)
+		return c.load(ctx, k, pk, old, epoch)
 	})
 	var res singleflight.Result
 	select {
@@ -223,12 +264,13 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 }
 
 // load reads k from the store, bounded by ReadTimeout and detached from the
-// cancellation of ctx (other callers share the read), and caches it. When
+// cancellation of ctx (other callers share the read), and caches it tagged
+// with epoch, the quarter's epoch when the read started. When
 // the store fails and old is within its stale window, it logs that once
 // and caches old, marked degraded, for RetryInterval: every caller sharing
 // the read, and those that come within RetryInterval, get old as a stale
 // serve.
-func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry) (*entry, error) {
+func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, epoch uint64) (*entry, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ReadTimeout)
 	defer cancel()
 	camp, err := c.next.Campaign(rctx, k)
@@ -237,11 +279,11 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry) (
 	case err == nil && camp == nil:
 		return nil, fmt.Errorf("campaign %d quarter %d: store returned neither a campaign nor an error", k.CampaignID, k.Quarter)
 	case err == nil:
-		e := &entry{key: k, c: camp, fresh: now.Add(c.cfg.TTL).UnixNano(), stale: now.Add(c.cfg.TTL + c.cfg.StaleFor).UnixNano()}
+		e := &entry{key: k, c: camp, fresh: now.Add(c.cfg.TTL).UnixNano(), stale: now.Add(c.cfg.TTL + c.cfg.StaleFor).UnixNano(), epoch: epoch}
 		c.cache.SetWithTTL(pk, e, Cost(camp), c.cfg.TTL+c.cfg.StaleFor)
 		return e, nil
 	case errors.Is(err, banner.ErrNotFound):
-		e := &entry{key: k, notFound: true, fresh: now.Add(c.cfg.NotFoundTTL).UnixNano()}
+		e := &entry{key: k, notFound: true, fresh: now.Add(c.cfg.NotFoundTTL).UnixNano(), epoch: epoch}
 		e.stale = e.fresh
 		if c.cfg.NotFoundTTL > 0 {
 			c.cache.SetWithTTL(pk, e, entrySize, c.cfg.NotFoundTTL)

@@ -99,7 +99,9 @@ const maxLease = 15 * time.Minute
 //     lease until ctx's deadline (at most 15 minutes);
 //  3. put the new campaign items, 25 per BatchWriteItem;
 //  4. delete the items of old campaigns that are not new;
-//  5. write the manifest listing the new campaigns, Done, without lease.
+//  5. write q's generation item (see Generation): the new data's digest,
+//     which readers poll to learn that q changed;
+//  6. write the manifest listing the new campaigns, Done, without lease.
 //
 // Every campaign item in the table is listed in the manifest at every step,
 // so an interrupted load leaves nothing a later load cannot find. Each item
@@ -173,6 +175,12 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: delete vanished campaigns: %w", q, err)
 	}
 	st.Deleted = len(dels)
+
+	// Every item of gen is in place: tell readers. A load that fails after
+	// this leaves the manifest not Done, so the next load writes it again.
+	if err := s.putGeneration(ctx, q, gen); err != nil {
+		return st, fmt.Errorf("put quarter %d: %w", q, err)
+	}
 
 	final := manifest{Campaigns: ids, Gen: gen, Done: true}
 	if err := s.putManifest(ctx, q, final, run, true); err != nil {

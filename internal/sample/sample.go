@@ -69,19 +69,84 @@ var quarterShape = [banner.Quarters]struct{ clicks, conversions int }{
 	{50_000, 6_000}, {40_000, 3_000}, {60_000, 5_000}, {29_001, 3_000},
 }
 
+// Shape sizes a generated dataset. The built-in dataset is Default; a
+// larger Shape gives data of the same kind at scale, for the scale
+// simulation and the ingest measurements.
+type Shape struct {
+	// Campaigns is the number of real-shaped campaigns, IDs 1 to
+	// Campaigns, drawn uniformly by every impression.
+	Campaigns int
+	// Scale multiplies the rows of each quarter: Impressions impressions
+	// and the real data's clicks and conversions. At least 1.
+	Scale int
+	// Branches adds the branch campaigns (IDs 51 to 56, SevenEarners to
+	// ThreeBanners). Only with Campaigns at most 50.
+	Branches bool
+}
+
+// Default is the built-in dataset's shape: the real data's size.
+var Default = Shape{Campaigns: Campaigns, Scale: 1, Branches: true}
+
+// valid reports whether s can be generated.
+func (s Shape) valid() error {
+	if s.Campaigns < 1 || s.Scale < 1 || (s.Branches && s.Campaigns > Campaigns) {
+		return fmt.Errorf("sample shape %+v: want Campaigns ≥ 1, Scale ≥ 1, Branches only with Campaigns ≤ %d", s, Campaigns)
+	}
+	return nil
+}
+
 // FS returns the dataset as an in-memory file system in the assignment's
 // layout, ready for csvload.LoadFS.
 func FS() fs.FS {
+	fsys, _ := Generate(Default) // Default is valid
+	return fsys
+}
+
+// Generate returns a dataset of shape s as an in-memory file system in the
+// assignment's layout. The same shape gives the same data every time.
+func Generate(s Shape) (fs.FS, error) {
 	fsys := fstest.MapFS{}
+	err := s.each(func(q banner.Quarter, files *[3]bytes.Buffer) error {
+		for i, k := range csvload.Kinds {
+			fsys[csvload.Path(k, q)] = &fstest.MapFile{Data: bytes.Clone(files[i].Bytes()), Mode: 0o644}
+		}
+		return nil
+	})
+	return fsys, err
+}
+
+// WriteShape writes a dataset of shape s into dir in the assignment's
+// layout, one quarter at a time, so that only one quarter is in memory.
+func WriteShape(dir string, s Shape) error {
+	return s.each(func(q banner.Quarter, files *[3]bytes.Buffer) error {
+		for i, k := range csvload.Kinds {
+			dst := filepath.Join(dir, filepath.FromSlash(csvload.Path(k, q)))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(dst, files[i].Bytes(), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// each generates the quarters of s in order and hands each one's files
+// (impressions, clicks, conversions) to f.
+func (s Shape) each(f func(q banner.Quarter, files *[3]bytes.Buffer) error) error {
+	if err := s.valid(); err != nil {
+		return err
+	}
 	clickID, conversionID := int64(100_000), int64(2_000)
 	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
 		var files [3]bytes.Buffer
-		clickID, conversionID = generate(q, &files, clickID, conversionID)
-		for i, k := range csvload.Kinds {
-			fsys[csvload.Path(k, q)] = &fstest.MapFile{Data: files[i].Bytes(), Mode: 0o644}
+		clickID, conversionID = generate(s, q, &files, clickID, conversionID)
+		if err := f(q, &files); err != nil {
+			return err
 		}
 	}
-	return fsys
+	return nil
 }
 
 // WriteDir writes the dataset into dir in the assignment's layout.
@@ -106,7 +171,7 @@ func WriteDir(dir string) error {
 // generate writes quarter q's impressions, clicks and conversions into
 // files, numbering clicks and conversions from the IDs given, and returns
 // the next free IDs.
-func generate(q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID int64) (int64, int64) {
+func generate(s Shape, q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID int64) (int64, int64) {
 	r := rand.New(rand.NewPCG(uint64(q), 2020))
 	imp, clk, conv := &files[0], &files[1], &files[2]
 	imp.WriteString("banner_id,campaign_id\n")
@@ -114,13 +179,15 @@ func generate(q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID in
 	conv.WriteString("conversion_id,click_id,revenue\n")
 
 	type pair struct{ banner, campaign int64 }
-	pairs := make([]pair, 0, Impressions)
-	for range Impressions {
-		p := pair{int64(FirstBanner + r.IntN(LastBanner-FirstBanner+1)), int64(1 + r.IntN(Campaigns))}
+	pairs := make([]pair, 0, Impressions*s.Scale)
+	for range Impressions * s.Scale {
+		p := pair{int64(FirstBanner + r.IntN(LastBanner-FirstBanner+1)), int64(1 + r.IntN(s.Campaigns))}
 		pairs = append(pairs, p)
 		row(imp, p.banner, p.campaign)
 	}
 	shape := quarterShape[q-1]
+	shape.clicks *= s.Scale
+	shape.conversions *= s.Scale
 	clicks := make([]int64, 0, shape.clicks)
 	for range shape.clicks {
 		p := pairs[r.IntN(len(pairs))]
@@ -135,6 +202,9 @@ func generate(q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID in
 		conversionID++
 	}
 
+	if !s.Branches {
+		return clickID, conversionID
+	}
 	// Branch campaigns: banners are numbered from 1000 upwards so they
 	// never collide with the real-shaped ones in a test's eyes.
 	branch := func(campaign int64, banners, earners int, clicked []int) {

@@ -1,6 +1,10 @@
 package sample_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"testing"
@@ -96,5 +100,56 @@ func TestBannerIDsCoverTheDataset(t *testing.T) {
 		for _, id := range c.Fill {
 			require.Contains(t, want, id)
 		}
+	}
+}
+
+// TestDefaultUnchanged pins the built-in dataset: scaling the generator
+// must not change a byte of it.
+func TestDefaultUnchanged(t *testing.T) {
+	h := sha256.New()
+	fsys := sample.FS()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, "11381868d3721687dbdd665050f737659b640458e173a72109ef10d3fbe8c0d6", hex.EncodeToString(h.Sum(nil)))
+}
+
+func TestShapes(t *testing.T) {
+	tests := []struct {
+		name          string
+		shape         sample.Shape
+		wantCampaigns int // campaign-quarters with data
+		wantErr       bool
+	}{
+		{"1,000 campaigns", sample.Shape{Campaigns: 1000, Scale: 1}, 4 * 1000, false},
+		{"twice the rows", sample.Shape{Campaigns: 500, Scale: 2}, 4 * 500, false},
+		{"branches need ≤ 50 campaigns", sample.Shape{Campaigns: 51, Scale: 1, Branches: true}, 0, true},
+		{"scale 0", sample.Shape{Campaigns: 10}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys, err := sample.Generate(tt.shape)
+			if tt.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			campaigns, report, err := csvload.LoadFS(fsys, nil)
+			require.NoError(t, err)
+			require.Equal(t, 0, report.Rejected())
+			require.Len(t, campaigns, tt.wantCampaigns)
+			for _, f := range report.Files {
+				if f.Name[2:13] == "impressions" {
+					require.Equal(t, sample.Impressions*tt.shape.Scale, f.Accepted, f.Name)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,71 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"banners/internal/banner"
+)
+
+// GenerationPK is the partition key of the per-quarter generation items;
+// their sort key is the quarter's, "Q#<q>". A generation item is tiny
+// (about 50 bytes), so reading it costs the least DynamoDB bills for a
+// read, whatever the size of the quarter's manifest.
+const GenerationPK = "GEN"
+
+// generation is the stored form of a quarter's generation item.
+type generation struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+	// Gen is the digest of the quarter's data whose items are all in the
+	// table (the manifest's gen of the same load).
+	Gen string `dynamodbav:"g"`
+}
+
+func generationKey(q banner.Quarter) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		PartitionKey: &types.AttributeValueMemberS{Value: GenerationPK},
+		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q)},
+	}
+}
+
+// Generation returns quarter q's generation: the digest of the last load
+// of q whose items were all written, or "" when no load has finished since
+// generation items exist. It changes exactly when a load changes q's data,
+// so a cache can keep q's entries until it does. It is one strongly
+// consistent GetItem of a ~50-byte item (1 RCU).
+func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            generationKey(q),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("get generation of quarter %d: %w", q, err)
+	}
+	if out.Item == nil {
+		return "", nil
+	}
+	var g generation
+	if err := attributevalue.UnmarshalMap(out.Item, &g); err != nil {
+		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
+	}
+	return g.Gen, nil
+}
+
+// putGeneration writes q's generation item.
+func (s *Store) putGeneration(ctx context.Context, q banner.Quarter, gen string) error {
+	av, err := attributevalue.MarshalMap(generation{PK: GenerationPK, SK: quarterSK(q), Gen: gen})
+	if err != nil {
+		return fmt.Errorf("encode generation of quarter %d: %w", q, err)
+	}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
+		return fmt.Errorf("write generation of quarter %d: %w", q, err)
+	}
+	return nil
+}
