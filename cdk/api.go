@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"strconv"
 )
 
 // api is the dynamic side of the stack: the API function and its function
@@ -36,10 +37,10 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(props.LambdaDir), nil),
 		Role:         newFunctionRole(stack, "ApiFunctionRole", "Banners API function", logs),
-		// Lambda CPU scales with memory: 256 MB halves cold-start and
-		// cache-miss latency compared with 128 MB for a small Go binary, and
-		// leaves ample room for the in-memory banner cache.
-		MemorySize: jsii.Number(256),
+		// Lambda CPU scales with memory: 256 MB (the default) halves
+		// cold-start and cache-miss latency compared with 128 MB for a small
+		// Go binary, and leaves room for the cache (CacheMaxMiB).
+		MemorySize: jsii.Number(float64(props.APIMemoryMB)),
 		// A request is one cached lookup or one DynamoDB GetItem
 		// (milliseconds); 10 s fails fast, well inside CloudFront's 30 s
 		// origin read timeout.
@@ -54,8 +55,9 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
 		ReservedConcurrentExecutions: reservedConcurrency(props.APIReservedConcurrency),
 		Environment: &map[string]*string{
-			"TABLE_NAME": table.TableName(),
-			"CACHE_TTL":  jsii.String(props.CacheTTL),
+			"TABLE_NAME":    table.TableName(),
+			"CACHE_TTL":     jsii.String(props.CacheTTL),
+			"CACHE_MAX_MIB": jsii.String(strconv.Itoa(props.CacheMaxMiB)),
 			// Images are served by the same CloudFront domain as the page.
 			"IMAGE_BASE_URL": jsii.String("/" + imagesPrefix),
 		},

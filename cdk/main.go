@@ -22,6 +22,8 @@ import (
 // visibility, in the "context" block of cdk.json.
 const (
 	ctxCacheTTL                  = "cacheTtl"
+	ctxCacheMaxMiB               = "cacheMaxMib"
+	ctxAPIMemoryMB               = "apiMemoryMb"
 	ctxAPIReservedConcurrency    = "apiReservedConcurrency"
 	ctxIngestReservedConcurrency = "ingestReservedConcurrency"
 	ctxWAFRateLimit              = "wafRateLimit"
@@ -75,6 +77,8 @@ func settingsFromContext(app awscdk.App) (Settings, error) {
 		key string
 		dst *int
 	}{
+		{ctxCacheMaxMiB, &s.CacheMaxMiB},
+		{ctxAPIMemoryMB, &s.APIMemoryMB},
 		{ctxAPIReservedConcurrency, &s.APIReservedConcurrency},
 		{ctxIngestReservedConcurrency, &s.IngestReservedConcurrency},
 		{ctxWAFRateLimit, &s.WAFRateLimit},

@@ -19,6 +19,14 @@ type Settings struct {
 	// duration string ("60s"); it is passed as CACHE_TTL and must be
 	// positive, as the function requires (cache.ParseTTL).
 	CacheTTL string
+	// CacheMaxMiB bounds the API function's cache, in MiB; passed as
+	// CACHE_MAX_MIB. A cached campaign-quarter takes about 550 bytes: 64 MiB
+	// holds 100k campaigns, 1M campaigns want 128 MiB (loadtest/RESULTS.md,
+	// "Scale"). At most half of APIMemoryMB.
+	CacheMaxMiB int
+	// APIMemoryMB is the API function's memory, in MB (Lambda scales its
+	// CPU with it): 256 up to 100k campaigns, 512 for 1M.
+	APIMemoryMB int
 	// APIReservedConcurrency, when positive, reserves that many concurrent
 	// executions for the API function, which is also its ceiling: the cap
 	// on what a flood of requests can cost. 0 (the default) reserves
@@ -45,7 +53,10 @@ type Settings struct {
 func DefaultSettings() Settings {
 	// No reservations: Lambda refuses any reservation that leaves fewer
 	// than 10 unreserved executions, and new accounts have only 10.
-	return Settings{CacheTTL: "60s"}
+	// A 15-minute TTL (the quarter's length) is safe: the cache follows the
+	// table's per-quarter generation and serves a re-ingested quarter within
+	// 10 s whatever the TTL.
+	return Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256}
 }
 
 // WAF's limits for a rate-based rule's limit, in requests per window.
@@ -61,6 +72,12 @@ func (s Settings) Validate() error {
 	// ship a TTL the function refuses.
 	if _, err := cache.ParseTTL(s.CacheTTL); err != nil {
 		return err
+	}
+	if s.APIMemoryMB < 128 || s.APIMemoryMB > 10240 {
+		return fmt.Errorf("API memory %d MB: Lambda accepts 128 to 10240", s.APIMemoryMB)
+	}
+	if s.CacheMaxMiB < 1 || s.CacheMaxMiB > s.APIMemoryMB/2 {
+		return fmt.Errorf("cache size %d MiB: want 1 to half the API function's %d MB", s.CacheMaxMiB, s.APIMemoryMB)
 	}
 	if s.APIReservedConcurrency < 0 {
 		return fmt.Errorf("API reserved concurrency %d: must not be negative", s.APIReservedConcurrency)

@@ -57,6 +57,8 @@ type synthesized struct {
 // `cdk deploy -c key=value` would; optionSettings is what it must read as.
 var optionContext = map[string]any{
 	"cacheTtl":                  "5m",
+	"cacheMaxMib":               "128",
+	"apiMemoryMb":               "512",
 	"apiReservedConcurrency":    "50",
 	"ingestReservedConcurrency": "1",
 	"wafRateLimit":              "2000",
@@ -66,6 +68,8 @@ var optionContext = map[string]any{
 // optionSettings are the settings that optionContext sets.
 var optionSettings = Settings{
 	CacheTTL:                  "5m",
+	CacheMaxMiB:               128,
+	APIMemoryMB:               512,
 	APIReservedConcurrency:    50,
 	IngestReservedConcurrency: 1,
 	WAFRateLimit:              2000,
@@ -747,7 +751,7 @@ func TestFunctions(t *testing.T) {
 		wantLogging map[string]any // without LogGroup
 	}{
 		{"ApiFunction", "ApiFunctionLogs", 256, 10, map[string]any{
-			"TABLE_NAME": table, "CACHE_TTL": "60s", "IMAGE_BASE_URL": "/images/",
+			"TABLE_NAME": table, "CACHE_TTL": "15m", "CACHE_MAX_MIB": "64", "IMAGE_BASE_URL": "/images/",
 		}, map[string]any{"LogFormat": "JSON", "SystemLogLevel": "WARN", "ApplicationLogLevel": "INFO"}},
 		{"IngestFunction", "IngestFunctionLogs", 512, 300, map[string]any{
 			"TABLE_NAME": table,
@@ -769,6 +773,26 @@ func TestFunctions(t *testing.T) {
 			maps.Copy(wantLogging, tt.wantLogging)
 			require.Equal(t, wantLogging, fn.props["LoggingConfig"])
 			require.Equal(t, float64(30), logGroup.props["RetentionInDays"])
+		})
+	}
+}
+
+func TestAPISizedByContext(t *testing.T) {
+	s := synth(t)
+	tests := []struct {
+		name        string
+		st          stackTemplate
+		wantMemory  float64
+		wantCacheMB string
+	}{
+		{"defaults", s.plain, 256, "64"},
+		{"-c apiMemoryMb=512 -c cacheMaxMib=128", s.options, 512, "128"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fn := tt.st.one(t, "AWS::Lambda::Function", "ApiFunction")
+			require.Equal(t, tt.wantMemory, fn.props["MemorySize"])
+			require.Equal(t, tt.wantCacheMB, fn.props["Environment"].(map[string]any)["Variables"].(map[string]any)["CACHE_MAX_MIB"])
 		})
 	}
 }
@@ -1083,14 +1107,23 @@ func TestSettingsFromContext(t *testing.T) {
 				"cacheTtl": "5m", "apiReservedConcurrency": "50", "ingestReservedConcurrency": "1", "wafRateLimit": "2000",
 				"alarmEmail": "ops@example.com",
 			}),
-			want: Settings{CacheTTL: "5m", APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000,
+			want: Settings{CacheTTL: "5m", CacheMaxMiB: 64, APIMemoryMB: 256, APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000,
 				AlarmEmail: "ops@example.com"},
 		},
 		{
 			name: "JSON numbers",
 			ctx:  withCtx(map[string]any{"apiReservedConcurrency": 20.0, "wafRateLimit": 10.0}),
-			want: Settings{CacheTTL: "60s", APIReservedConcurrency: 20, WAFRateLimit: 10},
+			want: Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, APIReservedConcurrency: 20, WAFRateLimit: 10},
 		},
+		{
+			name: "sized for a million campaigns",
+			ctx:  withCtx(map[string]any{"apiMemoryMb": 512.0, "cacheMaxMib": "128"}),
+			want: Settings{CacheTTL: "15m", CacheMaxMiB: 128, APIMemoryMB: 512},
+		},
+		{name: "cache larger than half the memory", ctx: withCtx(map[string]any{"cacheMaxMib": 129.0}), wantErr: true},
+		{name: "zero cache", ctx: withCtx(map[string]any{"cacheMaxMib": 0.0}), wantErr: true},
+		{name: "memory below Lambda's minimum", ctx: withCtx(map[string]any{"apiMemoryMb": 64.0}), wantErr: true},
+		{name: "memory above Lambda's maximum", ctx: withCtx(map[string]any{"apiMemoryMb": 10241.0}), wantErr: true},
 		{name: "TTL without unit", ctx: withCtx(map[string]any{"cacheTtl": "60"}), wantErr: true},
 		{name: "zero TTL", ctx: withCtx(map[string]any{"cacheTtl": "0s"}), wantErr: true},
 		{name: "negative TTL", ctx: withCtx(map[string]any{"cacheTtl": "-1s"}), wantErr: true},

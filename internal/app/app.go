@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -217,11 +218,15 @@ type LambdaEnv struct {
 	CacheTTL time.Duration
 	// ImageBaseURL is IMAGE_BASE_URL. Default "/images/".
 	ImageBaseURL string
+	// CacheMaxMiB is CACHE_MAX_MIB, the cache's bound in MiB (a cached
+	// campaign takes about 550 bytes). Default 64.
+	CacheMaxMiB int
 }
 
 // ReadLambdaEnv reads the function's settings with getenv.
 func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
-	env := LambdaEnv{Table: getenv("TABLE_NAME"), CacheTTL: cache.DefaultTTL, ImageBaseURL: getenv("IMAGE_BASE_URL")}
+	env := LambdaEnv{Table: getenv("TABLE_NAME"), CacheTTL: cache.DefaultTTL, ImageBaseURL: getenv("IMAGE_BASE_URL"),
+		CacheMaxMiB: cache.DefaultMaxBytes >> 20}
 	if env.Table == "" {
 		return env, errors.New("TABLE_NAME is not set")
 	}
@@ -231,6 +236,13 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 			return env, fmt.Errorf("CACHE_TTL: %w", err)
 		}
 		env.CacheTTL = d
+	}
+	if s := getenv("CACHE_MAX_MIB"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return env, fmt.Errorf("CACHE_MAX_MIB %q: want a positive whole number of MiB", s)
+		}
+		env.CacheMaxMiB = n
 	}
 	return env, nil
 }
@@ -252,7 +264,7 @@ func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	api, err := New(store, Config{Cache: cache.Config{TTL: env.CacheTTL, Prewarm: LambdaPrewarm}, ImageBaseURL: env.ImageBaseURL, Traced: true, Logger: log})
+	api, err := New(store, Config{Cache: cache.Config{TTL: env.CacheTTL, MaxBytes: int64(env.CacheMaxMiB) << 20, Prewarm: LambdaPrewarm}, ImageBaseURL: env.ImageBaseURL, Traced: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}
