@@ -14,6 +14,7 @@ import (
 	"banners/internal/app"
 	"banners/internal/funcurl"
 	"banners/internal/httpapi"
+	"banners/internal/lambdatest"
 	"banners/internal/memory"
 	"banners/internal/tracing"
 )
@@ -65,7 +66,7 @@ func BenchmarkHandler(b *testing.B) {
 // response out) over a cache hit, as the function does: untraced (no trace
 // header, as under the RIE) and with an unsampled trace header.
 func BenchmarkLambda(b *testing.B) {
-	ev := readEvent(b, "get-banners.json")
+	ev := lambdatest.URLEvent(b, "get-banners.json")
 	for _, bc := range []struct {
 		name   string
 		header string

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/stretchr/testify/require"
@@ -24,6 +23,7 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
 	"banners/internal/funcurl"
+	"banners/internal/lambdatest"
 	"banners/internal/testkit"
 	"banners/internal/tracing"
 	"banners/internal/tracing/tracingtest"
@@ -191,7 +191,7 @@ func TestXRayLambda(t *testing.T) {
 	const root, parent = "1-6745a0c2-3f0e1d2c4b5a69788796a5b4", "53995c3f42cd8ad8"
 	wrap := func(h http.Handler) http.Handler { return tracing.LambdaHandler(app.SegmentName, h) }
 	send := func(t *testing.T, h http.Handler, campaignID int64) int {
-		ev := readEvent(t, "get-banners.json")
+		ev := lambdatest.URLEvent(t, "get-banners.json")
 		ev.RawPath = "/api/campaigns/" + itoa(campaignID) + "/banners"
 		// The key and value the Lambda runtime library puts in each
 		// invocation's context, and the SDK reads.
@@ -219,7 +219,7 @@ func TestLambdaWithoutTraceHeaderIsSilent(t *testing.T) {
 	st := newTracedStack(t, srv, loadDataset(t, srv))
 	h := funcurl.New(tracing.LambdaHandler(app.SegmentName, st.api))
 
-	resp, err := h.Handle(context.Background(), readEvent(t, "get-banners.json"))
+	resp, err := h.Handle(context.Background(), lambdatest.URLEvent(t, "get-banners.json"))
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode)
 	daemon.None(t, 200*time.Millisecond)
@@ -238,16 +238,6 @@ func writeExample(t *testing.T, seg tracingtest.Segment) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, b, 0o644))
-}
-
-// readEvent reads a function URL event from testdata.
-func readEvent(t testing.TB, name string) events.LambdaFunctionURLRequest {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	require.NoError(t, err)
-	var ev events.LambdaFunctionURLRequest
-	require.NoError(t, json.Unmarshal(b, &ev))
-	return ev
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

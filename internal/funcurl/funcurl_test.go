@@ -18,18 +18,9 @@ import (
 	"banners/internal/banner"
 	"banners/internal/funcurl"
 	"banners/internal/httpapi"
+	"banners/internal/lambdatest"
 	"banners/internal/memory"
 )
-
-// event reads a function URL event from the API function's testdata.
-func event(t testing.TB, name string) events.LambdaFunctionURLRequest {
-	t.Helper()
-	b, err := os.ReadFile("../../functions/api/testdata/" + name)
-	require.NoError(t, err)
-	var ev events.LambdaFunctionURLRequest
-	require.NoError(t, json.Unmarshal(b, &ev))
-	return ev
-}
 
 // seen is what the probe handler saw of a request.
 type seen struct {
@@ -53,7 +44,7 @@ func TestRequest(t *testing.T) {
 		event events.LambdaFunctionURLRequest
 		want  seen
 	}{
-		{"GET banners as CloudFront sends it through OAC", event(t, "get-banners.json"), seen{
+		{"GET banners as CloudFront sends it through OAC", lambdatest.URLEvent(t, "get-banners.json"), seen{
 			Method:       "GET",
 			Path:         "/api/campaigns/10/banners",
 			RawQuery:     "quarter=2&utm_source=newsletter&utm_source=footer",
@@ -68,7 +59,7 @@ func TestRequest(t *testing.T) {
 			Body:         []byte{},
 			ContextValue: "ctx",
 		}},
-		{"POST with a base64 body", event(t, "post-base64.json"), seen{
+		{"POST with a base64 body", lambdatest.URLEvent(t, "post-base64.json"), seen{
 			Method:        "POST",
 			Path:          "/api/campaigns/10/banners",
 			RequestURI:    "/api/campaigns/10/banners",

@@ -21,6 +21,7 @@ package lambdatest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -33,6 +34,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"banners/internal/testkit"
 )
@@ -236,4 +239,23 @@ func freeAddr() (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+// URLEvent reads the function URL event name from the API function's
+// testdata (functions/api/testdata), as CloudFront sends it through OAC.
+func URLEvent(t testing.TB, name string) events.LambdaFunctionURLRequest {
+	t.Helper()
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "functions", "api", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
 }
