@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/images"
+	"banners/internal/testkit"
 )
 
 func TestImages(t *testing.T) {
@@ -63,4 +64,21 @@ func TestWritePlaceholders(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 2)
+}
+
+// TestRealImages serves the real assets: JPEG bytes under .png names.
+func TestRealImages(t *testing.T) {
+	h := images.Dir(filepath.Join(testkit.RealData(t), "images"))
+	for path, want := range map[string]int{
+		"/images/image_100.png":  http.StatusOK,
+		"/images/image_9999.png": http.StatusNotFound,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		require.Equal(t, want, rec.Code, path)
+		if want == http.StatusOK {
+			require.Equal(t, "image/jpeg", rec.Header().Get("Content-Type"), path)
+			require.True(t, strings.HasPrefix(rec.Body.String(), "\xff\xd8\xff"), "JPEG bytes")
+		}
+	}
 }
