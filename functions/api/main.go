@@ -5,7 +5,9 @@
 // through an in-memory cache, traced with X-Ray. Its environment:
 //
 //	TABLE_NAME      the DynamoDB table (required)
-//	CACHE_TTL       how long a campaign is served from memory, a Go duration (default 60s)
+//	CACHE_TTL       the longest a campaign is served from memory, a Go duration (default 60s;
+//	                the stack deploys 15m; the cache also follows each quarter's generation)
+//	CACHE_MAX_MIB   the cache's bound in MiB (default 64)
 //	IMAGE_BASE_URL  prefix of the banners' image URLs (default /images/)
 //
 // Outside Lambda it is the local server: the site, the images and the API
