@@ -239,8 +239,8 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 	}
 	if s := getenv("CACHE_MAX_MIB"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return env, fmt.Errorf("CACHE_MAX_MIB %q: want a positive whole number of MiB", s)
+		if err != nil || n <= 0 || n > 10240 {
+			return env, fmt.Errorf("CACHE_MAX_MIB %q: want a whole number of MiB from 1 to 10240 (Lambda's largest memory)", s)
 		}
 		env.CacheMaxMiB = n
 	}

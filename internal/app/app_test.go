@@ -27,6 +27,7 @@ func TestReadLambdaEnv(t *testing.T) {
 		{"all set", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "15m", "IMAGE_BASE_URL": "https://cdn/x/", "CACHE_MAX_MIB": "128"},
 			app.LambdaEnv{Table: "t", CacheTTL: 15 * time.Minute, ImageBaseURL: "https://cdn/x/", CacheMaxMiB: 128}, ""},
 		{"zero cache size", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "0"}, app.LambdaEnv{}, "CACHE_MAX_MIB"},
+		{"cache size above Lambda's memory", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "1048576"}, app.LambdaEnv{}, "CACHE_MAX_MIB"},
 		{"cache size with unit", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "64MiB"}, app.LambdaEnv{}, "CACHE_MAX_MIB"},
 		{"no table", map[string]string{"CACHE_TTL": "60s"}, app.LambdaEnv{}, "TABLE_NAME is not set"},
 		{"zero TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "0s"}, app.LambdaEnv{}, "CACHE_TTL"},

@@ -140,6 +140,13 @@ type Cache struct {
 	// bg tracks background work (generation reads, pre-warm); stop ends it.
 	bg   sync.WaitGroup
 	stop chan struct{}
+	// mu guards closed: writes to ristretto and new background work take
+	// it for reading, Close for writing, so nothing touches ristretto
+	// after it is closed (a read detached from its caller may still be
+	// running then).
+	mu        sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
 }
 
 // New returns a Cache in front of next.
@@ -203,11 +210,42 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 }
 
 // Close stops the cache's goroutines and drops its entries; lookups then
-// go to the store.
+// go to the store. Reads still in flight finish without caching. Calling it
+// again does nothing.
 func (c *Cache) Close() {
-	close(c.stop)
-	c.bg.Wait()
-	c.cache.Close()
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.stop)
+		c.bg.Wait()
+		c.cache.Close()
+	})
+}
+
+// set caches e under pk unless the cache is closed.
+func (c *Cache) set(pk uint64, e *entry, cost int64, ttl time.Duration) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.closed {
+		c.cache.SetWithTTL(pk, e, cost, ttl)
+	}
+}
+
+// goBackground runs f on its own goroutine, tracked by bg, unless the
+// cache is closed.
+func (c *Cache) goBackground(f func()) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		f()
+	}()
+	return true
 }
 
 // Wait blocks until every Set so far is applied (or dropped). Tests use it.
@@ -238,7 +276,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		return old.answer()
 	}
 
-	ch := c.flight.DoChan(strconv.FormatUint(pk, 36), func() (any, error) {
+	ch := c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
 		return c.load(ctx, k, pk, old, epoch)
 	})
 	var res singleflight.Result
@@ -248,6 +286,12 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		return nil, ctx.Err()
 	}
 	if res.Err != nil {
+		// The read was shared with a caller (or pre-warm) that had no
+		// stale entry to fall back on; this caller may have one.
+		if old != nil && !old.notFound && now < old.stale {
+			c.annotate(ctx, Stale)
+			return old.c, nil
+		}
 		c.annotate(ctx, Miss)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -280,13 +324,13 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, e
 		return nil, fmt.Errorf("campaign %d quarter %d: store returned neither a campaign nor an error", k.CampaignID, k.Quarter)
 	case err == nil:
 		e := &entry{key: k, c: camp, fresh: now.Add(c.cfg.TTL).UnixNano(), stale: now.Add(c.cfg.TTL + c.cfg.StaleFor).UnixNano(), epoch: epoch}
-		c.cache.SetWithTTL(pk, e, Cost(camp), c.cfg.TTL+c.cfg.StaleFor)
+		c.set(pk, e, Cost(camp), c.cfg.TTL+c.cfg.StaleFor)
 		return e, nil
 	case errors.Is(err, banner.ErrNotFound):
 		e := &entry{key: k, notFound: true, fresh: now.Add(c.cfg.NotFoundTTL).UnixNano(), epoch: epoch}
 		e.stale = e.fresh
 		if c.cfg.NotFoundTTL > 0 {
-			c.cache.SetWithTTL(pk, e, entrySize, c.cfg.NotFoundTTL)
+			c.set(pk, e, entrySize, c.cfg.NotFoundTTL)
 		}
 		return e, nil
 	case old != nil && !old.notFound && now.UnixNano() < old.stale:
@@ -296,13 +340,22 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, e
 		d := *old
 		d.degraded = true
 		d.fresh = min(now.Add(c.cfg.RetryInterval).UnixNano(), old.stale)
-		c.cache.SetWithTTL(pk, &d, Cost(old.c), time.Duration(d.stale-now.UnixNano()))
+		c.set(pk, &d, Cost(old.c), time.Duration(d.stale-now.UnixNano()))
 		return &d, nil
 	default:
 		return nil, err
 	}
 }
 
+// flightKey is the singleflight key of a read of pk started in epoch: a
+// lookup after a generation change never joins a read started before it.
+func flightKey(pk, epoch uint64) string {
+	return strconv.FormatUint(pk, 36) + "/" + strconv.FormatUint(epoch, 36)
+}
+
+// annotate must only be called on the caller's goroutine (never from
+// load, which may run on another caller's): Config.Annotate writes to the
+// request's trace and access log line.
 func (c *Cache) annotate(ctx context.Context, outcome string) {
 	if c.cfg.Annotate != nil {
 		c.cfg.Annotate(ctx, "cache", outcome)

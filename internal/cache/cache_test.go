@@ -436,3 +436,25 @@ func BenchmarkHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestCloseWhileReading closes the cache while a read is in flight: the
+// read finishes without caching (ristretto is closed) and without a panic,
+// and a second Close does nothing.
+func TestCloseWhileReading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore()
+		s.gate = make(chan struct{})
+		c, err := cache.New(s, cache.Config{Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Campaign(context.Background(), warm)
+			done <- err
+		}()
+		synctest.Wait() // the read waits on the gate
+		c.Close()
+		close(s.gate)
+		require.NoError(t, <-done)
+		c.Close()
+	})
+}

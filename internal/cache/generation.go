@@ -91,12 +91,12 @@ func (c *Cache) epoch(ctx context.Context, q banner.Quarter, now int64) uint64 {
 	case age >= 2*c.cfg.PollInterval:
 		c.pollShared(ctx, q)
 	case age >= c.cfg.PollInterval && g.polling.CompareAndSwap(false, true):
-		c.bg.Add(1)
-		go func() {
-			defer c.bg.Done()
+		if !c.goBackground(func() {
 			defer g.polling.Store(false)
 			c.pollShared(context.Background(), q)
-		}()
+		}) {
+			g.polling.Store(false)
+		}
 	}
 	return g.epoch.Load()
 }

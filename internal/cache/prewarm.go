@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -208,12 +207,16 @@ func (c *Cache) warmKey(ctx context.Context, k banner.Key) {
 	pk := pack(k)
 	now := c.cfg.Now().UnixNano()
 	epoch := c.epoch(ctx, k.Quarter, now)
-	if old, ok := c.cache.Get(pk); ok && old.key == k && now < old.fresh && (old.degraded || old.epoch == epoch) {
+	old, ok := c.cache.Get(pk)
+	if ok && old.key != k {
+		old = nil
+	}
+	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
 		return
 	}
 	c.warmed.Add(1)
-	<-c.flight.DoChan(strconv.FormatUint(pk, 36), func() (any, error) {
-		return c.load(ctx, k, pk, nil, epoch)
+	<-c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
+		return c.load(ctx, k, pk, old, epoch)
 	})
 }
 

@@ -176,9 +176,12 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	}
 	st.Deleted = len(dels)
 
-	// Every item of gen is in place: tell readers. A load that fails after
-	// this leaves the manifest not Done, so the next load writes it again.
-	if err := s.putGeneration(ctx, q, gen); err != nil {
+	// Every item of gen is in place: tell readers. The generation readers
+	// see names this run, not only the data: after an interrupted load
+	// (whose items readers may have cached) a rerun of the earlier data
+	// must still move them on. A load that fails after this leaves the
+	// manifest not Done, so the next load writes it again.
+	if err := s.putGeneration(ctx, q, gen+"/"+run); err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
 

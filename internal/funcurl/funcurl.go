@@ -20,10 +20,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,23 +46,40 @@ func New(h http.Handler) *Handler { return &Handler{h: h} }
 // into a request (no method, an invalid one, a bad base64 body, a badly
 // escaped path) gets a 400 JSON answer, as a malformed HTTP request would;
 // it never fails the invocation, which the function URL would turn into a
-// 502.
+// 502. A handler that panics gets a 500 and the panic is logged, as
+// net/http's server does: the function, and its warm cache, live on.
 func (a *Handler) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	head := ev.RequestContext.HTTP.Method == http.MethodHead
 	r, err := Request(ctx, &ev)
 	if err != nil {
-		resp := events.LambdaFunctionURLResponse{
-			StatusCode: http.StatusBadRequest,
-			Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-			Body:       `{"error":"malformed request"}` + "\n",
-		}
-		if ev.RequestContext.HTTP.Method == http.MethodHead {
-			resp.Body = ""
-		}
-		return resp, nil
+		return errorResponse(http.StatusBadRequest, "malformed request", head), nil
 	}
 	w := &responseWriter{header: make(http.Header), status: http.StatusOK}
-	a.h.ServeHTTP(w, r)
-	return w.response(r.Method == http.MethodHead), nil
+	if p := serve(a.h, w, r); p != nil {
+		slog.ErrorContext(ctx, "handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errorResponse(http.StatusInternalServerError, "internal error", head), nil
+	}
+	return w.response(head), nil
+}
+
+// serve runs h and returns what it panicked with, or nil.
+func serve(h http.Handler, w http.ResponseWriter, r *http.Request) (p any) {
+	defer func() { p = recover() }()
+	h.ServeHTTP(w, r)
+	return nil
+}
+
+// errorResponse is a JSON error answer, without a body for HEAD.
+func errorResponse(status int, msg string, head bool) events.LambdaFunctionURLResponse {
+	resp := events.LambdaFunctionURLResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Body:       `{"error":"` + msg + `"}` + "\n",
+	}
+	if head {
+		resp.Body = ""
+	}
+	return resp
 }
 
 // Request builds the http.Request an event stands for, with ctx.

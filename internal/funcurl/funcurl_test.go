@@ -178,6 +178,34 @@ func TestMalformedEvents(t *testing.T) {
 	}
 }
 
+// TestHandlerPanic: a handler that panics answers 500 without failing the
+// invocation (which would end the process and its warm cache); a second
+// invocation is served.
+func TestHandlerPanic(t *testing.T) {
+	calls := 0
+	h := funcurl.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	tests := []struct {
+		name       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"panics", http.StatusInternalServerError, `{"error":"internal error"}` + "\n"},
+		{"served after", http.StatusNoContent, ""},
+	}
+	for _, tt := range tests {
+		got, err := h.Handle(context.Background(), lambdatest.URLEvent(t, "get-banners.json"))
+		require.NoError(t, err, tt.name)
+		require.Equal(t, tt.wantStatus, got.StatusCode, tt.name)
+		require.Equal(t, tt.wantBody, got.Body, tt.name)
+	}
+}
+
 func TestResponse(t *testing.T) {
 	png := []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0}
 	tests := []struct {
