@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/httpapi"
 	"banners/internal/lambdatest"
 )
 
@@ -84,14 +85,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 					return
 				}
 				require.Equal(t, strconv.Itoa(len(resp.Body)), resp.Headers["Content-Length"])
-				var got struct {
-					CampaignID int64 `json:"campaign_id"`
-					Quarter    int   `json:"quarter"`
-					Banners    []struct {
-						ID       int64  `json:"id"`
-						ImageURL string `json:"image_url"`
-					} `json:"banners"`
-				}
+				var got httpapi.Answer
 				require.NoError(t, json.Unmarshal([]byte(resp.Body), &got))
 				require.Equal(t, int64(10), got.CampaignID)
 				require.Equal(t, 2, got.Quarter)

@@ -18,6 +18,7 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
 	"banners/internal/lambdatest"
+	"banners/internal/testkit"
 )
 
 // files is a small quarter 1: campaign 1 has converting and clicked
@@ -98,11 +99,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	}
 
 	store := dynamo.New(client, table)
-	for _, c := range want {
-		got, err := store.Campaign(ctx, c.Key)
-		require.NoError(t, err)
-		require.Equal(t, &c, got)
-	}
+	testkit.RequireCampaigns(t, store, want)
 	_, err = store.Campaign(ctx, banner.Key{CampaignID: 1, Quarter: 2})
 	require.ErrorIs(t, err, banner.ErrNotFound)
 

@@ -151,23 +151,12 @@ type Cache struct {
 
 // New returns a Cache in front of next.
 func New(next banner.Store, cfg Config) (*Cache, error) {
-	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = DefaultMaxBytes
-	}
-	if cfg.MaxBytes < 0 {
-		return nil, errors.New("cache: MaxBytes must be positive")
-	}
-	if cfg.Items == 0 {
-		cfg.Items = DefaultItems
-	}
-	if cfg.Items < 0 {
-		return nil, errors.New("cache: Items must be positive")
-	}
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
-	}
-	if cfg.TTL < 0 {
-		return nil, errors.New("cache: TTL must be positive")
+	if err := errors.Join(
+		orDefault(&cfg.MaxBytes, DefaultMaxBytes, "MaxBytes"),
+		orDefault(&cfg.Items, DefaultItems, "Items"),
+		orDefault(&cfg.TTL, DefaultTTL, "TTL"),
+	); err != nil {
+		return nil, err
 	}
 	if cfg.StaleFor == 0 {
 		cfg.StaleFor = DefaultStaleFor
@@ -207,6 +196,18 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// orDefault sets *v to def when it is zero; a negative *v is an error
+// naming the setting.
+func orDefault[T int | int64 | time.Duration](v *T, def T, name string) error {
+	switch {
+	case *v == 0:
+		*v = def
+	case *v < 0:
+		return fmt.Errorf("cache: %s must be positive", name)
+	}
+	return nil
 }
 
 // Close stops the cache's goroutines and drops its entries; lookups then

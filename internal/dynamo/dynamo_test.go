@@ -13,6 +13,7 @@ import (
 	"banners/internal/banner"
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/testkit"
 )
 
 // campaigns returns n campaigns of quarter q covering every shape of the
@@ -62,11 +63,7 @@ func TestRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 10, st.Put)
 
-		for _, c := range want {
-			got, err := s.Campaign(ctx, c.Key)
-			require.NoError(t, err)
-			require.Equal(t, &c, got)
-		}
+		testkit.RequireCampaigns(t, s, want)
 		for _, k := range []banner.Key{{CampaignID: 11, Quarter: 2}, {CampaignID: 1, Quarter: 1}, {CampaignID: 1, Quarter: 3}} {
 			_, err := s.Campaign(ctx, k)
 			require.ErrorIs(t, err, banner.ErrNotFound, "key %+v", k)
@@ -208,11 +205,7 @@ func TestConcurrentLoadConflicts(t *testing.T) {
 		st, err = other.PutQuarter(ctx, 1, b)
 		require.NoError(t, err)
 		require.Equal(t, 20, st.Deleted)
-		for _, c := range b {
-			got, err := other.Campaign(ctx, c.Key)
-			require.NoError(t, err)
-			require.Equal(t, &c, got)
-		}
+		testkit.RequireCampaigns(t, other, b)
 		_, err = other.Campaign(ctx, banner.Key{CampaignID: 25, Quarter: 1})
 		require.ErrorIs(t, err, banner.ErrNotFound)
 	})

@@ -48,6 +48,21 @@ type Options struct {
 	Annotate func(ctx context.Context, key string, value any)
 }
 
+// Answer is the JSON body of GET /api/campaigns/{campaign_id}/banners, for
+// clients and tests; the handler writes it without encoding/json (see
+// appendAnswer), byte for byte as encoding/json would write this type.
+type Answer struct {
+	CampaignID int64    `json:"campaign_id"`
+	Quarter    int      `json:"quarter"`
+	Banners    []Banner `json:"banners"`
+}
+
+// Banner is one banner of an Answer, in serving order.
+type Banner struct {
+	ID       int64  `json:"id"`
+	ImageURL string `json:"image_url"`
+}
+
 // Handler serves the API. Create it with New.
 type Handler struct {
 	store     banner.Store

@@ -66,15 +66,6 @@ func newHandler(s banner.Store) *httpapi.Handler {
 	return httpapi.New(s, httpapi.Options{Now: at17, Logger: slog.New(slog.DiscardHandler)})
 }
 
-type answer struct {
-	CampaignID int64 `json:"campaign_id"`
-	Quarter    int   `json:"quarter"`
-	Banners    []struct {
-		ID       int64  `json:"id"`
-		ImageURL string `json:"image_url"`
-	} `json:"banners"`
-}
-
 func do(t *testing.T, h http.Handler, method, target string, header http.Header) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
@@ -173,7 +164,7 @@ func TestBanners(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
-	var got answer
+	var got httpapi.Answer
 	require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &got))
 	require.Equal(t, int64(10), got.CampaignID)
 	require.Equal(t, 2, got.Quarter, "the quarter of minute 17")
@@ -218,7 +209,7 @@ func TestQuarterParameter(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			resp := do(t, h, "GET", "/api/campaigns/10/banners?"+tt.query, nil)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
-			var got answer
+			var got httpapi.Answer
 			require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &got))
 			require.Equal(t, tt.want, got.Quarter)
 		})
@@ -243,7 +234,7 @@ func TestLastBannerCookie(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 20 {
 				resp := do(t, h, "GET", "/api/campaigns/40/banners", http.Header{"Cookie": tt.cookie})
-				var got answer
+				var got httpapi.Answer
 				require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &got))
 				require.Len(t, got.Banners, 2)
 				require.Equal(t, tt.want, got.Banners[0].ID)
@@ -345,7 +336,7 @@ func TestNeverTheSameBannerTwiceInARow(t *testing.T) {
 						_, err := fmt.Sscanf(resp.Header.Get("Location"), "/images/image_%d.png", &got)
 						require.NoError(t, err)
 					} else {
-						var a answer
+						var a httpapi.Answer
 						require.NoError(t, json.Unmarshal([]byte(body(t, resp)), &a))
 						got = a.Banners[0].ID
 					}
@@ -364,11 +355,11 @@ func TestShuffleAndRandomFillVary(t *testing.T) {
 	orders := map[string]bool{}
 	fills := map[int64]bool{}
 	for range 50 {
-		var a answer
+		var a httpapi.Answer
 		require.NoError(t, json.Unmarshal([]byte(body(t, do(t, h, "GET", "/api/campaigns/10/banners", nil))), &a))
 		orders[fmt.Sprint(a.Banners)] = true
 
-		var b answer
+		var b httpapi.Answer
 		require.NoError(t, json.Unmarshal([]byte(body(t, do(t, h, "GET", "/api/campaigns/20/banners?quarter=1", nil))), &b))
 		require.Len(t, b.Banners, 5)
 		for _, x := range b.Banners {

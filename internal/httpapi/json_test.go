@@ -10,23 +10,12 @@ import (
 	"banners/internal/banner"
 )
 
-// answer is the JSON answer as encoding/json would write it: the reference
+// encodeReference is the answer as encoding/json writes it: the reference
 // appendAnswer must match byte for byte.
-type answer struct {
-	CampaignID int64        `json:"campaign_id"`
-	Quarter    int          `json:"quarter"`
-	Banners    []bannerJSON `json:"banners"`
-}
-
-type bannerJSON struct {
-	ID       int64  `json:"id"`
-	ImageURL string `json:"image_url"`
-}
-
 func encodeReference(imageBase string, k banner.Key, ids []int64) []byte {
-	a := answer{CampaignID: k.CampaignID, Quarter: int(k.Quarter), Banners: []bannerJSON{}}
+	a := Answer{CampaignID: k.CampaignID, Quarter: int(k.Quarter), Banners: []Banner{}}
 	for _, id := range ids {
-		a.Banners = append(a.Banners, bannerJSON{ID: id, ImageURL: imageBase + "image_" + strconv.FormatInt(id, 10) + ".png"})
+		a.Banners = append(a.Banners, Banner{ID: id, ImageURL: imageBase + "image_" + strconv.FormatInt(id, 10) + ".png"})
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
