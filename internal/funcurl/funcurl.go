@@ -52,6 +52,8 @@ func (a *Handler) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest
 	head := ev.RequestContext.HTTP.Method == http.MethodHead
 	r, err := Request(ctx, &ev)
 	if err != nil {
+		// Before the access log: say it here, so it is not lost.
+		slog.WarnContext(ctx, "malformed function URL event", "err", err)
 		return errorResponse(http.StatusBadRequest, "malformed request", head), nil
 	}
 	w := &responseWriter{header: make(http.Header), status: http.StatusOK}

@@ -78,14 +78,20 @@ type notes struct{ attrs []slog.Attr }
 type recorder struct {
 	http.ResponseWriter
 	status, bytes int
+	// wrote is set once the status is sent: a later WriteHeader changes
+	// nothing on the wire, so it must not change the logged status either.
+	wrote bool
 }
 
 func (r *recorder) WriteHeader(status int) {
-	r.status = status
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
 	r.ResponseWriter.WriteHeader(status)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n
 	return n, err

@@ -15,30 +15,31 @@ import (
 
 func TestAccessLog(t *testing.T) {
 	tests := []struct {
-		name   string
-		notes  map[string]any
-		status int
-		body   string
-		want   map[string]any
+		name  string
+		serve func(w http.ResponseWriter, r *http.Request)
+		want  map[string]any
 	}{
-		{"plain", nil, http.StatusOK, "hello",
-			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 5.0}},
-		{"noted facts", map[string]any{"campaign_id": 10, "cache": "hit"}, http.StatusNotFound, "",
-			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 404.0, "bytes": 0.0, "campaign_id": 10.0, "cache": "hit"}},
-		{"more facts than the line keeps room for", map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": "nine"}, http.StatusOK, "",
-			map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 0.0,
-				"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0, "f": 6.0, "g": 7.0, "h": 8.0, "i": "nine"}},
+		{"plain", func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte("hello")) //nolint:errcheck // a recorder
+		}, map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 5.0}},
+		{"noted facts", func(w http.ResponseWriter, r *http.Request) {
+			server.Note(r.Context(), "campaign_id", 10)
+			server.Note(r.Context(), "cache", "hit")
+			w.WriteHeader(http.StatusNotFound)
+		}, map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 404.0, "bytes": 0.0, "campaign_id": 10.0, "cache": "hit"}},
+		{"status written twice: the first is what was sent", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			w.WriteHeader(http.StatusInternalServerError)
+		}, map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 201.0, "bytes": 0.0}},
+		{"body before status: 200", func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte("x")) //nolint:errcheck // a recorder
+			w.WriteHeader(http.StatusInternalServerError)
+		}, map[string]any{"msg": "request", "method": "GET", "path": "/api/x", "status": 200.0, "bytes": 1.0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
-			h := server.AccessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				for k, v := range tt.notes {
-					server.Note(r.Context(), k, v)
-				}
-				w.WriteHeader(tt.status)
-				w.Write([]byte(tt.body)) //nolint:errcheck // a recorder
-			}), slog.New(slog.NewJSONHandler(&out, nil)))
+			h := server.AccessLog(http.HandlerFunc(tt.serve), slog.New(slog.NewJSONHandler(&out, nil)))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/api/x", nil))
 
 			var got map[string]any
