@@ -65,6 +65,14 @@ func (p *Proxy) serve(ln net.Listener) {
 			continue
 		}
 		p.mu.Lock()
+		if p.ln != ln {
+			// Stopped while this connection was being set up: it must not
+			// outlive the stop (it would let requests through).
+			p.mu.Unlock()
+			in.Close()
+			out.Close()
+			continue
+		}
 		p.conns[in], p.conns[out] = struct{}{}, struct{}{}
 		p.mu.Unlock()
 		go pipe(in, out)
