@@ -205,10 +205,10 @@ func OpenDynamo(ctx context.Context, table string, traced bool, optFns ...func(*
 	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table), nil
 }
 
-// LambdaPrewarm is the API function's pre-warm: before each quarter
+// lambdaPrewarm is the API function's pre-warm: before each quarter
 // boundary, the next quarter's entries of the 1,000 campaigns an instance
 // looked up most, read over the last 27 s.
-var LambdaPrewarm = cache.Prewarm{TopK: 1000}
+var lambdaPrewarm = cache.Prewarm{TopK: 1000}
 
 // LambdaEnv is the API function's configuration, from its environment.
 type LambdaEnv struct {
@@ -264,7 +264,7 @@ func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	api, err := New(store, Config{Cache: cache.Config{TTL: env.CacheTTL, MaxBytes: int64(env.CacheMaxMiB) << 20, Prewarm: LambdaPrewarm}, ImageBaseURL: env.ImageBaseURL, Traced: true, Logger: log})
+	api, err := New(store, Config{Cache: cache.Config{TTL: env.CacheTTL, MaxBytes: int64(env.CacheMaxMiB) << 20, Prewarm: lambdaPrewarm}, ImageBaseURL: env.ImageBaseURL, Traced: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}

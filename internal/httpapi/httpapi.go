@@ -313,11 +313,12 @@ func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
 	w.Header()["Cache-Control"] = noStore
 	h.writeJSON(w, status, struct {
 		Error string `json:"error"`
-	}{msg}, false)
+	}{msg})
 }
 
-// writeJSON writes v as JSON with status, without the body when head.
-func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any, head bool) {
+// writeJSON writes v as JSON with status. (net/http drops the body of a
+// HEAD answer itself.)
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -332,9 +333,7 @@ func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any, head bool)
 	hdr["Content-Type"] = contentJSON
 	hdr["Content-Length"] = []string{strconv.Itoa(b.Len())}
 	w.WriteHeader(status)
-	if !head {
-		w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
-	}
+	w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
 }
 
 // quarter returns the quarter parameter: 0 when absent, false when present
