@@ -107,7 +107,7 @@ func captureAPILines(t *testing.T) []capturedLine {
 	api, err := app.New(store, app.Config{Cache: cache.Config{Now: clock.Now}, Now: clock.Now, Traced: true, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
-	h := server.AccessLog(tracing.LambdaHandler(app.SegmentName, api.Handler), log)
+	h := server.AccessLog(tracing.LambdaHandler(app.SegmentName, api.Handler), &l.buf, tracing.TraceID)
 
 	steps := []struct {
 		scenario   string

@@ -122,8 +122,8 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 	}
 	var cannedFrom http.Handler
 	if cfg.Self {
-		local := func(name string, log *slog.Logger) error {
-			scfg, api, err := app.NewLocal(ctx, app.Local{}, log)
+		local := func(name string, accessLog io.Writer) error {
+			scfg, api, err := app.NewLocal(ctx, app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -148,12 +148,12 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 			// Buffered, as functions/api buffers its access log.
 			lw := server.NewLogWriter(f, 200*time.Millisecond)
 			undo = append(undo, lw.Close)
-			if err := local("local+log", slog.New(slog.NewJSONHandler(lw, nil))); err != nil {
+			if err := local("local+log", lw); err != nil {
 				return nil, cleanup, err
 			}
 		}
 		if cfg.AccessLog != "on" {
-			if err := local("local-nolog", slog.New(slog.DiscardHandler)); err != nil {
+			if err := local("local-nolog", nil); err != nil {
 				return nil, cleanup, err
 			}
 		}

@@ -22,7 +22,6 @@ import (
 	"banners/internal/app"
 	"banners/internal/server"
 	"banners/internal/testkit"
-	"banners/internal/tracing"
 )
 
 // Servers the wrk mode runs, each in its own process.
@@ -253,7 +252,7 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 	url := "http://" + ln.Addr().String()
 	switch name {
 	case serveLog, serveNoLog:
-		log := slog.New(slog.DiscardHandler)
+		var accessLog io.Writer
 		if name == serveLog {
 			f, err := os.Create(filepath.Join(out, "access-wrk.log"))
 			if err != nil {
@@ -262,9 +261,9 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 			defer f.Close()
 			lw := server.NewLogWriter(f, 200*time.Millisecond)
 			defer lw.Close()
-			log = slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
+			accessLog = lw
 		}
-		scfg, api, err := app.NewLocal(ctx, app.Local{}, log)
+		scfg, api, err := app.NewLocal(ctx, app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -48,7 +49,7 @@ func main() {
 		// Every line of a request carries its trace ID.
 		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 		slog.SetDefault(log)
-		h, err := app.NewLambda(context.Background(), os.Getenv, log)
+		h, err := app.NewLambda(context.Background(), os.Getenv, log, os.Stderr)
 		if err != nil {
 			log.Error("cold start failed", "err", err)
 			os.Exit(1)
@@ -65,7 +66,7 @@ func main() {
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log)
+	err := run(ctx, os.Args[1:], log, lw)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		log.Error("api failed", "err", err)
@@ -80,7 +81,7 @@ func main() {
 }
 
 // run parses the flags, wires the server once and serves until ctx is done.
-func run(ctx context.Context, args []string, log *slog.Logger) error {
+func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writer) error {
 	fl := flag.NewFlagSet("api", flag.ContinueOnError)
 	var l app.Local
 	addr := fl.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	l.Cache.TTL = ttl
 	// X-Ray only with a daemon to send to; the SDK stays quiet otherwise.
 	l.Traced = os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != ""
+	l.AccessLog = accessLog
 
 	cfg, api, err := app.NewLocal(ctx, l, log)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -118,10 +119,14 @@ type Local struct {
 	SiteDir string
 	// Traced sends X-Ray segments (to AWS_XRAY_DAEMON_ADDRESS).
 	Traced bool
+	// AccessLog gets the server's access log, a JSON line per request (see
+	// server.AccessLog); nil: none.
+	AccessLog io.Writer
 }
 
 // NewLocal builds the local server's configuration: the site, the images
-// and the API over the store that l names, logging to log. Close the API
+// and the API over the store that l names, logging to log and its access
+// log to l.AccessLog. Close the API
 // once the server has stopped.
 func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *API, error) {
 	if l.Table != "" && l.DataDir != "" {
@@ -151,7 +156,8 @@ func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *A
 	if err != nil {
 		return server.Config{}, nil, err
 	}
-	cfg := server.Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log}
+	cfg := server.Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log,
+		AccessLog: l.AccessLog, TraceID: tracing.TraceID}
 	if l.Traced {
 		cfg.API = tracing.Handler(SegmentName, api.Handler)
 	}
@@ -250,9 +256,10 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 // NewLambda wires the API function once, at cold start, from its
 // environment: X-Ray, the DynamoDB store, the cache and the handler, traced
 // per request under the function's segment, with one access log line per
-// request (as the local server writes). functions/api hands the result to
+// request written to accessLog (as the local server writes them; Lambda
+// sends both accessLog and log's lines to CloudWatch Logs). functions/api hands the result to
 // the Lambda adapter and the runtime.
-func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
+func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
 	env, err := ReadLambdaEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -268,5 +275,5 @@ func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return server.AccessLog(tracing.LambdaHandler(SegmentName, api.Handler), log), nil
+	return server.AccessLog(tracing.LambdaHandler(SegmentName, api.Handler), accessLog, tracing.TraceID), nil
 }

@@ -2,61 +2,89 @@ package server
 
 import (
 	"context"
-	"log/slog"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
-// AccessLog writes one structured line per request, message "request":
-// method, path, status, bytes, duration_ms (milliseconds, to the
-// microsecond; the operators' latency metric copies it) and the facts the handler noted with Note, such
-// as campaign_id, quarter, cache and banners. The local server and the API
-// Lambda both log through it, so the same line feeds the operators' metrics.
+// AccessLog writes one JSON line per request to out, the line log/slog's
+// JSON handler writes for an INFO record with message "request": time,
+// level, msg, method, path, status, bytes, duration_ms (milliseconds, to
+// the microsecond; the operators' latency metric copies it), the facts the
+// handler noted with Note (such as campaign_id, quarter, cache and
+// banners), and trace_id when traceID is not nil and returns one. The local
+// server and the API Lambda both log through it, so the same line feeds
+// the operators' metrics. With out nil it returns next: no access log.
 //
-// It is on every request's path, so it keeps its cost down: the response
-// recorder, the notes and the line's attributes share one allocation, and
-// the record goes straight to the handler (slog.Logger would also look up
-// the caller's program counter, which the line does not show).
-func AccessLog(next http.Handler, log *slog.Logger) http.Handler {
-	h := log.Handler()
+// Each line is one Write call, so lines of concurrent requests do not
+// interleave when out is safe for concurrent use (os.Stderr, LogWriter).
+//
+// It is on every request's path, so it writes the line itself rather than
+// through slog (a Record, its attributes and the JSON handler's generic
+// encoding cost more than the rest of the request's own work): the line is
+// built in a pooled buffer, and the response recorder and the notes share
+// one allocation.
+func AccessLog(next http.Handler, out io.Writer, traceID func(context.Context) string) http.Handler {
+	if out == nil {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		l := &logged{recorder: recorder{ResponseWriter: w, status: http.StatusOK}}
-		l.notes.attrs = l.buf[fixedAttrs:fixedAttrs]
+		l.notes.list = l.notes.buf[:0]
 		ctx := r.Context()
 		next.ServeHTTP(&l.recorder, r.WithContext(context.WithValue(ctx, notesKey{}, &l.notes)))
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
 		end := time.Now()
-		attrs := append(l.buf[:0],
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", l.status),
-			slog.Int("bytes", l.bytes),
-			slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
-		)
-		if len(l.notes.attrs) > 0 && &l.notes.attrs[0] != &l.buf[fixedAttrs] {
-			attrs = append(attrs, l.notes.attrs...) // the notes outgrew buf
-		} else {
-			attrs = attrs[:fixedAttrs+len(l.notes.attrs)]
+
+		bp := linePool.Get().(*[]byte)
+		b := append((*bp)[:0], `{"time":"`...)
+		b = end.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","level":"INFO","msg":"request","method":`...)
+		b = appendString(b, r.Method)
+		b = append(b, `,"path":`...)
+		b = appendString(b, r.URL.Path)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(l.status), 10)
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, int64(l.bytes), 10)
+		b = append(b, `,"duration_ms":`...)
+		b = strconv.AppendFloat(b, float64(end.Sub(start).Microseconds())/1000, 'f', -1, 64)
+		for _, n := range l.notes.list {
+			b = append(b, ',')
+			b = appendString(b, n.key)
+			b = append(b, ':')
+			b = appendValue(b, n.value)
 		}
-		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		rec.AddAttrs(attrs...)
-		h.Handle(ctx, rec) //nolint:errcheck // a failing log sink has nowhere to report to
+		if traceID != nil {
+			if id := traceID(ctx); id != "" {
+				b = append(b, `,"trace_id":`...)
+				b = appendString(b, id)
+			}
+		}
+		b = append(b, "}\n"...)
+		out.Write(b) //nolint:errcheck // a failing log sink has nowhere to report to
+		if cap(b) <= 4<<10 {
+			*bp = b
+			linePool.Put(bp)
+		}
 	})
 }
 
-// fixedAttrs is the number of attributes every line has before the notes.
-const fixedAttrs = 5
+// linePool holds the buffers lines are built in (a line is about 300
+// bytes; one grown by a long path is dropped rather than kept).
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // logged is what AccessLog keeps for one request, in one allocation.
 type logged struct {
 	recorder
 	notes notes
-	// buf holds the line's fixed attributes, then the notes (the handler
-	// notes campaign_id, quarter, cache and banners).
-	buf [fixedAttrs + 7]slog.Attr
 }
 
 // Note adds key = value to the access log line of the request ctx belongs
@@ -65,14 +93,121 @@ type logged struct {
 // concurrent use within one request (a request is served by one goroutine).
 func Note(ctx context.Context, key string, value any) {
 	if n, _ := ctx.Value(notesKey{}).(*notes); n != nil {
-		n.attrs = append(n.attrs, slog.Any(key, value))
+		n.list = append(n.list, note{key, value})
 	}
 }
 
 type notesKey struct{}
 
-// notes holds a request's noted facts.
-type notes struct{ attrs []slog.Attr }
+// notes holds a request's noted facts; buf is room for the handler's four
+// (campaign_id, quarter, cache, banners) and a few more without allocating.
+type notes struct {
+	list []note
+	buf  [6]note
+}
+
+type note struct {
+	key   string
+	value any
+}
+
+// appendValue appends v as JSON: numbers, strings and booleans directly
+// (also of named types, such as a string-typed outcome), anything else as
+// encoding/json encodes it, or as a string when it cannot be encoded.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return appendString(b, v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case float64:
+		return appendFloat(b, v)
+	case nil:
+		return append(b, "null"...)
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.String:
+		return appendString(b, rv.String())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(b, rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(b, rv.Uint(), 10)
+	case reflect.Float32, reflect.Float64:
+		return appendFloat(b, rv.Float())
+	case reflect.Bool:
+		return strconv.AppendBool(b, rv.Bool())
+	}
+	if j, err := json.Marshal(v); err == nil {
+		return append(b, j...)
+	}
+	return appendString(b, fmt.Sprint(v))
+}
+
+// appendFloat appends f as a JSON number, or as a string for the values
+// JSON has no number for (as slog does).
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return appendString(b, strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// byte by byte, as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but end lines in JavaScript.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"
 
 // recorder remembers the status and size of a response.
 type recorder struct {

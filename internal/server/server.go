@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -26,7 +27,13 @@ type Config struct {
 	Images http.Handler
 	// Site holds index.html and its assets, served at /.
 	Site fs.FS
-	// Logger gets one line per request. Default slog.Default().
+	// AccessLog gets one JSON line per request (see AccessLog); nil: no
+	// access log.
+	AccessLog io.Writer
+	// TraceID, when set, gives the trace ID an access log line carries.
+	TraceID func(context.Context) string
+	// Logger gets the server's other lines (start, errors). Default
+	// slog.Default().
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	// Default 10 s.
@@ -36,7 +43,8 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 }
 
-// Handler routes a request to the API, the images or the site, and logs it.
+// Handler routes a request to the API, the images or the site, and writes
+// its access log line to cfg.AccessLog.
 func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", cfg.API)
@@ -56,7 +64,7 @@ func Handler(cfg Config) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return AccessLog(route, logger(cfg))
+	return AccessLog(route, cfg.AccessLog, cfg.TraceID)
 }
 
 func logger(cfg Config) *slog.Logger {
