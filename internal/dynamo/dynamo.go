@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -88,17 +87,18 @@ func LoadConfig(ctx context.Context, optFns ...func(*config.LoadOptions) error) 
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// item is the stored form of a banner.Campaign. Attribute names are short:
-// they count towards the item size and so towards every read and write.
+// item is the stored form of a banner.Campaign. Its attributes (see
+// attrs.go) are pk and sk (S), x (N), and the lists of numbers eb, er, cb,
+// cc and f, each left out when empty.
 type item struct {
-	PK         string  `dynamodbav:"pk"`
-	SK         string  `dynamodbav:"sk"`
-	Converting int     `dynamodbav:"x"`
-	EarnerIDs  []int64 `dynamodbav:"eb,omitempty"`
-	Revenues   []int64 `dynamodbav:"er,omitempty"`
-	ClickedIDs []int64 `dynamodbav:"cb,omitempty"`
-	Clicks     []int64 `dynamodbav:"cc,omitempty"`
-	Fill       []int64 `dynamodbav:"f,omitempty"`
+	PK         string
+	SK         string
+	Converting int     // x
+	EarnerIDs  []int64 // eb
+	Revenues   []int64 // er
+	ClickedIDs []int64 // cb
+	Clicks     []int64 // cc
+	Fill       []int64 // f
 }
 
 // campaignPK returns the partition key of a campaign: "C#<id>".
@@ -165,8 +165,8 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	if out.Item == nil {
 		return nil, banner.ErrNotFound
 	}
-	var it item
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	it, err := decodeItem(out.Item)
+	if err != nil {
 		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
 	}
 	return it.campaign(k)
