@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -63,25 +62,14 @@ func New(client *dynamodb.Client, table string) *Store {
 // NewRetryer returns the SDK retryer the service uses: the standard retryer
 // with 10 attempts instead of 3, backoff capped at 5 s, and no client-side
 // retry quota, so a throttled bulk load slows down instead of failing with
-// "retry quota exceeded". Use it with config.WithRetryer.
+// "retry quota exceeded". Use it as aws.Config's Retryer, or with
+// config.WithRetryer.
 func NewRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 10
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
 	})
-}
-
-// LoadConfig loads the SDK's default configuration (environment, shared
-// files; the endpoint from AWS_ENDPOINT_URL_DYNAMODB when set) with
-// NewRetryer, then applies optFns.
-func LoadConfig(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
-	opts := append([]func(*config.LoadOptions) error{config.WithRetryer(NewRetryer)}, optFns...)
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
 }
 
 // Table returns the name of the table the store uses.
