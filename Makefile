@@ -13,7 +13,7 @@ PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
-	$(GO) run ./functions/api
+	$(GO) run ./functions/api/local
 
 ## test: install what the tests need, then lint, audit, every test under the race detector (DynamoDB servers, Lambda emulator, browser included) and an offline cdk synth
 test: deps lint audit
@@ -41,7 +41,7 @@ moto:
 ## build: both Lambdas for linux/arm64, and the placeholder images, into build/
 build:
 	mkdir -p build/api build/ingest
-	$(GO) run ./functions/api -write-placeholders build/images
+	$(GO) run ./functions/api/local -write-placeholders build/images
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/api/bootstrap ./functions/api
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o build/ingest/bootstrap ./functions/ingest
 

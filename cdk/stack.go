@@ -115,7 +115,7 @@ type BannersStackProps struct {
 	// images/. They are served as image/jpeg, which is what the real ones are.
 	ImagesDir string
 	// PlaceholdersDir is used when ImagesDir is empty: a folder of SVG
-	// placeholder banners named image_<id>.png (`go run ./functions/api
+	// placeholder banners named image_<id>.png (`go run ./functions/api/local
 	// -write-placeholders DIR`), served as image/svg+xml with a short cache
 	// so that real images replace them quickly. When both are empty, no
 	// images are deployed.

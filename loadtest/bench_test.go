@@ -44,7 +44,7 @@ func (s *sink) Header() http.Header         { return s.h }
 func (s *sink) Write(p []byte) (int, error) { return len(p), nil }
 func (s *sink) WriteHeader(int)             {}
 
-// localHandler is the local server's handler as functions/api wires it
+// localHandler is the local server's handler as functions/api/local wires it
 // (the cache in front of the warm store), with its access log written to
 // accessLog, or off when accessLog is nil.
 func localHandler(b *testing.B, accessLog io.Writer) http.Handler {

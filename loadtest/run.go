@@ -109,7 +109,7 @@ func keysOf(cfg config) []key {
 }
 
 // startTargets starts the servers cfg asks for (the local server, as
-// functions/api wires it, with and without its access log; the baseline)
+// functions/api/local wires it, with and without its access log; the baseline)
 // or names the remote target. cleanup stops what was started, the servers
 // first, then what they write to; call it even when err is not nil.
 func startTargets(ctx context.Context, cfg config, keys []key) (targets []target, cleanup func(), err error) {
@@ -145,7 +145,7 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 				return nil, cleanup, err
 			}
 			undo = append(undo, f.Close)
-			// Buffered, as functions/api buffers its access log.
+			// Buffered, as functions/api/local buffers its access log.
 			lw := server.NewLogWriter(f, 200*time.Millisecond)
 			undo = append(undo, lw.Close)
 			if err := local("local+log", lw); err != nil {

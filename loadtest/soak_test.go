@@ -48,7 +48,7 @@ func (c *counting) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign
 
 // onDynamo is the local server on the DynamoDB store (dynalite holding the
 // sample dataset, written the way ingest writes it) through the cache, as
-// `functions/api -table` wires it (app.NewLocal). DynamoDB is reached through a proxy, so
+// `functions/api/local -table` wires it (app.NewLocal). DynamoDB is reached through a proxy, so
 // that a test can take it away and bring it back.
 type onDynamo struct {
 	// URL is the server's base URL.

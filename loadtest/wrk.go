@@ -53,7 +53,7 @@ var (
 
 // runWrk measures the CPU per request of the local server, with and
 // without its access log, against the baseline: each runs as its own
-// process, wired as functions/api wires it, pinned to CPU 0 with GOMAXPROCS
+// process, wired as functions/api/local wires it, pinned to CPU 0 with GOMAXPROCS
 // 1, and wrk (C, one thread, cfg.Workers connections, loadtest/wrk.lua)
 // loads it from CPU 1. The servers take turns, cfg.Rounds times, and each
 // round's throughputs are compared with that round's baseline. wrk checks
@@ -231,7 +231,7 @@ func printWrk(w io.Writer, cfg config, names []string, results []wrkResult) {
 // serveOne runs one server of the wrk mode in this process until it is
 // interrupted, and prints its URL on stdout (with LOADTEST_CPUPROFILE=FILE
 // set, it writes a CPU profile there: where the time per request goes): the local server wired by
-// internal/app as functions/api wires it (the access log buffered to
+// internal/app as functions/api/local wires it (the access log buffered to
 // out/access-wrk.log, or off), or the baseline answering like it.
 func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 	if p := os.Getenv("LOADTEST_CPUPROFILE"); p != "" {

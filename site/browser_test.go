@@ -38,7 +38,7 @@ const chromiumPath = "/usr/bin/chromium"
 const waitTimeout = 30 * time.Second
 
 // TestBrowser opens the visitor page in headless Chromium against the real
-// local server, built from ./functions/api, and checks what a visitor sees.
+// local server, built from ./functions/api/local, and checks what a visitor sees.
 func TestBrowser(t *testing.T) {
 	if err := needChromium(); err != nil {
 		t.Fatal(err)
@@ -421,20 +421,20 @@ func apiError(t *testing.T, url string, want int) string {
 	return body.Error
 }
 
-// startServer builds ./functions/api, starts it on a free port of the
+// startServer builds ./functions/api/local, starts it on a free port of the
 // loopback address and returns its base URL once the API answers. The server
 // stops when the test ends.
 func startServer(t *testing.T) string {
 	t.Helper()
 	root := moduleRoot(t)
-	bin := filepath.Join(t.TempDir(), "api")
+	bin := filepath.Join(t.TempDir(), "local")
 
 	buildCtx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "banners/functions/api")
+	build := exec.CommandContext(buildCtx, "go", "build", "-o", bin, "banners/functions/api/local")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build banners/functions/api: %v\n%s", err, out)
+		t.Fatalf("go build banners/functions/api/local: %v\n%s", err, out)
 	}
 
 	addr := freeAddr(t)

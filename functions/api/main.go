@@ -1,8 +1,7 @@
-// Command api serves Banners.
-//
-// Inside Lambda (AWS_LAMBDA_RUNTIME_API is set) it is the API function
-// behind a function URL: the API handler over DynamoDB
-// through an in-memory cache, traced with X-Ray. Its environment:
+// Command api is the Banners API function, behind a function URL: the API
+// handler over DynamoDB through an in-memory cache, traced with X-Ray. It
+// runs only inside Lambda (AWS_LAMBDA_RUNTIME_API is set); the local server
+// is functions/api/local. Its environment:
 //
 //	TABLE_NAME      the DynamoDB table (required)
 //	CACHE_TTL       the longest a campaign is served from memory, a Go duration (default 60s;
@@ -10,115 +9,42 @@
 //	CACHE_MAX_MIB   the cache's bound in MiB (default 64)
 //	IMAGE_BASE_URL  prefix of the banners' image URLs (default /images/)
 //
-// Outside Lambda it is the local server: the site, the images and the API
-// on one address, from a CSV folder, the built-in sample data or a
-// DynamoDB table (endpoint from the SDK's standard settings, such as
-// AWS_ENDPOINT_URL_DYNAMODB), always through the same cache. Requests are
-// traced with X-Ray only when AWS_XRAY_DAEMON_ADDRESS is set.
+// and the region, the role's credentials and, under an emulator, the
+// DynamoDB endpoint, from the variables Lambda sets (see app.LambdaAWSConfig).
 //
-//	go run ./functions/api [-addr 127.0.0.1:8080] [-data DIR | -table NAME] [-cache-ttl 60s] [-images DIR] [-site DIR]
+// It links only what the function uses: not the SDK's default
+// configuration loader, whose package initialisation would add to every
+// cold start (TestLambdaLinksNoLocalOnlyPackages guards it).
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"banners/internal/app"
-	"banners/internal/cache"
 	"banners/internal/funcurl"
-	"banners/internal/images"
-	"banners/internal/sample"
-	"banners/internal/server"
 	"banners/internal/tracing"
 )
 
 func main() {
 	start := time.Now()
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		// Every line of a request carries its trace ID.
-		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
-		slog.SetDefault(log)
-		h, err := app.NewLambda(context.Background(), os.Getenv, log, os.Stderr)
-		if err != nil {
-			log.Error("cold start failed", "err", err)
-			os.Exit(1)
-		}
-		log.Info("cold start", "init_duration_ms", float64(time.Since(start).Microseconds())/1000)
-		lambda.Start(funcurl.New(h).Handle)
-		return
-	}
-
-	// The local server logs a line per request: buffer them, so that a busy
-	// server does not pay a write system call for each. (Not in Lambda,
-	// where a frozen process would hold its lines back.)
-	lw := server.NewLogWriter(os.Stderr, 200*time.Millisecond)
-	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
-	slog.SetDefault(log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log, lw)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		log.Error("api failed", "err", err)
-	}
-	lw.Close() //nolint:errcheck // stderr is gone; nowhere to report
-	switch {
-	case errors.Is(err, flag.ErrHelp):
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		fmt.Fprintln(os.Stderr, "api: this is the API Lambda function and runs only inside Lambda (AWS_LAMBDA_RUNTIME_API is not set); for the local server run: go run ./functions/api/local")
 		os.Exit(2)
-	case err != nil:
+	}
+	// Every line of a request carries its trace ID.
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
+	slog.SetDefault(log)
+	h, err := app.NewLambda(context.Background(), os.Getenv, log, os.Stderr)
+	if err != nil {
+		log.Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-}
-
-// run parses the flags, wires the server once and serves until ctx is done.
-func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writer) error {
-	fl := flag.NewFlagSet("api", flag.ContinueOnError)
-	var l app.Local
-	addr := fl.String("addr", "127.0.0.1:8080", "address to listen on")
-	fl.StringVar(&l.DataDir, "data", "", "folder of CSV files in the layout <q>/<kind>_<q>.csv (default: the built-in sample data)")
-	fl.StringVar(&l.Table, "table", "", "serve from this DynamoDB table instead of CSV data (endpoint from AWS_ENDPOINT_URL_DYNAMODB or the SDK's other standard settings)")
-	cacheTTL := fl.String("cache-ttl", cache.DefaultTTL.String(), "how long a campaign is served from memory before the store is asked again, a Go duration")
-	fl.StringVar(&l.ImagesDir, "images", "", "folder of image_<id>.png banners (default: generated placeholders)")
-	fl.StringVar(&l.SiteDir, "site", "", "folder of the site's files (default: the built-in copy of site/)")
-	writeData := fl.String("write-data", "", "write the built-in sample data as CSV files into this folder and exit")
-	writePlaceholders := fl.String("write-placeholders", "", "write placeholder images for the sample data's banners into this folder and exit (the deploy ships them when no real images are given)")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if *writePlaceholders != "" {
-		return images.WritePlaceholders(*writePlaceholders, sample.BannerIDs())
-	}
-	if *writeData != "" {
-		return sample.WriteDir(*writeData)
-	}
-	ttl, err := cache.ParseTTL(*cacheTTL)
-	if err != nil {
-		return fmt.Errorf("-cache-ttl: %w", err)
-	}
-	l.Cache.TTL = ttl
-	// X-Ray only with a daemon to send to; the SDK stays quiet otherwise.
-	l.Traced = os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != ""
-	l.AccessLog = accessLog
-
-	cfg, api, err := app.NewLocal(ctx, l, log)
-	if err != nil {
-		return err
-	}
-	defer api.Close()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	cfg.Addr = *addr
-	return server.Run(ctx, cfg, ln)
+	log.Info("cold start", "init_duration_ms", float64(time.Since(start).Microseconds())/1000)
+	lambda.Start(funcurl.New(h).Handle)
 }

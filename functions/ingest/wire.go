@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -91,9 +92,9 @@ func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return aws.Config{}, err
 	}
-	cfg, err := dynamo.LoadConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(dynamo.NewRetryer))
 	if err != nil {
-		return aws.Config{}, err
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	tracing.InstrumentAWS(&cfg)
 	return cfg, nil

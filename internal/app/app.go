@@ -1,13 +1,16 @@
 // Package app wires the Banners API once, for everything that runs it: the
-// local server and the API Lambda (functions/api), and the load and soak
-// tests (loadtest/). Each gets the same stack: a store, the cache in front
-// of it, X-Ray when traced, and the one HTTP handler.
+// API Lambda (functions/api), the local server (functions/api/local), and
+// the load and soak tests (loadtest/). Each gets the same stack: a store,
+// the cache in front of it, X-Ray when traced, and the one HTTP handler.
 //
 // It builds; it does not run. Starting the Lambda runtime, listening and
-// exiting stay in functions/api.
+// exiting stay in the mains, and so does loading the SDK's default
+// configuration (github.com/aws/aws-sdk-go-v2/config): the package links
+// into the API function, whose cold start must not pay for that.
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +22,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"banners/internal/banner"
@@ -98,14 +103,12 @@ func New(store banner.Store, cfg Config) (*API, error) {
 // Close stops the cache.
 func (a *API) Close() { a.Cache.Close() }
 
-// Local is the local server's settings (the flags of functions/api).
+// Local is the local server's settings (the flags of functions/api/local).
 type Local struct {
-	// Store, when set, is served as it is; otherwise the store comes from
-	// Table, DataDir or the built-in sample, in that order.
+	// Store, when set, is served as it is, such as a DynamoDB table opened
+	// with OpenDynamo; otherwise the store comes from DataDir or the
+	// built-in sample. Store and DataDir exclude each other.
 	Store banner.Store
-	// Table is a DynamoDB table to serve from (endpoint from the SDK's
-	// standard settings, such as AWS_ENDPOINT_URL_DYNAMODB).
-	Table string
 	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv. Default: the
 	// built-in sample data.
 	DataDir string
@@ -129,23 +132,14 @@ type Local struct {
 // log to l.AccessLog. Close the API
 // once the server has stopped.
 func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *API, error) {
-	if l.Table != "" && l.DataDir != "" {
-		return server.Config{}, nil, errors.New("-data and -table exclude each other")
+	if l.Store != nil && l.DataDir != "" {
+		return server.Config{}, nil, errors.New("a store and a data folder exclude each other")
 	}
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return server.Config{}, nil, err
 	}
 	store := l.Store
-	switch {
-	case store != nil:
-	case l.Table != "":
-		s, err := OpenDynamo(ctx, l.Table, l.Traced)
-		if err != nil {
-			return server.Config{}, nil, err
-		}
-		log.Info("serving from DynamoDB", "table", l.Table)
-		store = s
-	default:
+	if store == nil {
 		s, err := LoadCSV(l.DataDir, log)
 		if err != nil {
 			return server.Config{}, nil, err
@@ -197,18 +191,14 @@ func LoadCSV(dir string, log *slog.Logger) (*memory.Store, error) {
 	return store, nil
 }
 
-// OpenDynamo returns the DynamoDB store on table with the SDK's standard
-// configuration (AWS_ENDPOINT_URL_DYNAMODB and the like) and the service's
-// retryer. With traced, every DynamoDB call gets an X-Ray subsegment.
-func OpenDynamo(ctx context.Context, table string, traced bool, optFns ...func(*dynamodb.Options)) (*dynamo.Store, error) {
-	cfg, err := dynamo.LoadConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
+// OpenDynamo returns the DynamoDB store on table through a client for cfg
+// (which should carry dynamo.NewRetryer), adjusted by optFns. With traced,
+// every DynamoDB call gets an X-Ray subsegment.
+func OpenDynamo(cfg aws.Config, table string, traced bool, optFns ...func(*dynamodb.Options)) *dynamo.Store {
 	if traced {
 		tracing.InstrumentAWS(&cfg)
 	}
-	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table), nil
+	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table)
 }
 
 // lambdaPrewarm is the API function's pre-warm: before each quarter
@@ -253,24 +243,66 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 	return env, nil
 }
 
+// LambdaAWSConfig returns the SDK configuration of the API function, read
+// with getenv from the variables Lambda sets:
+//
+//	AWS_REGION                  the region (required)
+//	AWS_ACCESS_KEY_ID           the function role's credentials (the key ID and
+//	AWS_SECRET_ACCESS_KEY       the secret are required; the session token is
+//	AWS_SESSION_TOKEN           optional)
+//	AWS_ENDPOINT_URL_DYNAMODB   the DynamoDB endpoint, the SDK's standard variable,
+//	                            else AWS_ENDPOINT_URL; unset in AWS, where the
+//	                            SDK resolves the region's endpoint (the tests point
+//	                            it at dynalite or moto)
+//
+// with dynamo.NewRetryer as the retryer. It is not
+// config.LoadDefaultConfig: linking that package, for the shared config
+// files, SSO, STS and the EC2 metadata credentials that Lambda never uses,
+// costs the function about 2 ms of package initialisation at every cold
+// start.
+func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set")
+	}
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	switch {
+	case id == "":
+		return aws.Config{}, errors.New("AWS_ACCESS_KEY_ID is not set (Lambda sets it from the function's role)")
+	case secret == "":
+		return aws.Config{}, errors.New("AWS_SECRET_ACCESS_KEY is not set (Lambda sets it from the function's role)")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN")),
+		Retryer:     dynamo.NewRetryer,
+	}
+	if u := cmp.Or(getenv("AWS_ENDPOINT_URL_DYNAMODB"), getenv("AWS_ENDPOINT_URL")); u != "" {
+		cfg.BaseEndpoint = aws.String(u)
+	}
+	return cfg, nil
+}
+
 // NewLambda wires the API function once, at cold start, from its
-// environment: X-Ray, the DynamoDB store, the cache and the handler, traced
-// per request under the function's segment, with one access log line per
-// request written to accessLog (as the local server writes them; Lambda
-// sends both accessLog and log's lines to CloudWatch Logs). functions/api hands the result to
-// the Lambda adapter and the runtime.
+// environment (ReadLambdaEnv, LambdaAWSConfig): X-Ray, the DynamoDB store,
+// the cache and the handler, traced per request under the function's
+// segment, with one access log line per request written to accessLog (as
+// the local server writes them; Lambda sends accessLog's and log's lines
+// to CloudWatch Logs). functions/api hands the result to the Lambda
+// adapter and the runtime.
 func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
 	env, err := ReadLambdaEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LambdaAWSConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return nil, err
 	}
-	store, err := OpenDynamo(ctx, env.Table, true)
-	if err != nil {
-		return nil, err
-	}
+	store := OpenDynamo(cfg, env.Table, true)
 	api, err := New(store, Config{Cache: cache.Config{TTL: env.CacheTTL, MaxBytes: int64(env.CacheMaxMiB) << 20, Prewarm: lambdaPrewarm}, ImageBaseURL: env.ImageBaseURL, Traced: true, Logger: log})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"banners/internal/banner"
@@ -22,11 +21,8 @@ func (s *Store) PutCampaigns(ctx context.Context, campaigns []banner.Campaign) (
 		if campaigns[i].Empty() {
 			continue
 		}
-		av, err := attributevalue.MarshalMap(toItem(&campaigns[i]))
-		if err != nil {
-			return st, fmt.Errorf("put campaigns: encode campaign %d: %w", campaigns[i].CampaignID, err)
-		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		it := toItem(&campaigns[i])
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it.attributes()}})
 	}
 	if err := s.write(ctx, reqs, &st); err != nil {
 		return st, fmt.Errorf("put campaigns: %w", err)

@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -64,7 +62,8 @@ func New(client *dynamodb.Client, table string) *Store {
 // NewRetryer returns the SDK retryer the service uses: the standard retryer
 // with 10 attempts instead of 3, backoff capped at 5 s, and no client-side
 // retry quota, so a throttled bulk load slows down instead of failing with
-// "retry quota exceeded". Use it with config.WithRetryer.
+// "retry quota exceeded". Use it as aws.Config's Retryer, or with
+// config.WithRetryer.
 func NewRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 10
@@ -73,32 +72,21 @@ func NewRetryer() aws.Retryer {
 	})
 }
 
-// LoadConfig loads the SDK's default configuration (environment, shared
-// files; the endpoint from AWS_ENDPOINT_URL_DYNAMODB when set) with
-// NewRetryer, then applies optFns.
-func LoadConfig(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
-	opts := append([]func(*config.LoadOptions) error{config.WithRetryer(NewRetryer)}, optFns...)
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
-}
-
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// item is the stored form of a banner.Campaign. Attribute names are short:
-// they count towards the item size and so towards every read and write.
+// item is the stored form of a banner.Campaign. Its attributes (see
+// attrs.go) are pk and sk (S), x (N), and the lists of numbers eb, er, cb,
+// cc and f, each left out when empty.
 type item struct {
-	PK         string  `dynamodbav:"pk"`
-	SK         string  `dynamodbav:"sk"`
-	Converting int     `dynamodbav:"x"`
-	EarnerIDs  []int64 `dynamodbav:"eb,omitempty"`
-	Revenues   []int64 `dynamodbav:"er,omitempty"`
-	ClickedIDs []int64 `dynamodbav:"cb,omitempty"`
-	Clicks     []int64 `dynamodbav:"cc,omitempty"`
-	Fill       []int64 `dynamodbav:"f,omitempty"`
+	PK         string
+	SK         string
+	Converting int     // x
+	EarnerIDs  []int64 // eb
+	Revenues   []int64 // er
+	ClickedIDs []int64 // cb
+	Clicks     []int64 // cc
+	Fill       []int64 // f
 }
 
 // campaignPK returns the partition key of a campaign: "C#<id>".
@@ -165,8 +153,8 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	if out.Item == nil {
 		return nil, banner.ErrNotFound
 	}
-	var it item
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	it, err := decodeItem(out.Item)
+	if err != nil {
 		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
 	}
 	return it.campaign(k)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -19,12 +18,13 @@ import (
 const GenerationPK = "GEN"
 
 // generation is the stored form of a quarter's generation item.
+// Its attributes are pk, sk and g, all S.
 type generation struct {
-	PK string `dynamodbav:"pk"`
-	SK string `dynamodbav:"sk"`
-	// Gen is the digest of the quarter's data whose items are all in the
-	// table (the manifest's gen of the same load).
-	Gen string `dynamodbav:"g"`
+	PK string
+	SK string
+	// Gen (g) is the digest of the quarter's data whose items are all in
+	// the table (the manifest's gen of the same load).
+	Gen string
 }
 
 func generationKey(q banner.Quarter) map[string]types.AttributeValue {
@@ -51,8 +51,8 @@ func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error
 	if out.Item == nil {
 		return "", nil
 	}
-	var g generation
-	if err := attributevalue.UnmarshalMap(out.Item, &g); err != nil {
+	g, err := decodeGeneration(out.Item)
+	if err != nil {
 		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
 	}
 	return g.Gen, nil
@@ -60,11 +60,8 @@ func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error
 
 // putGeneration writes q's generation item.
 func (s *Store) putGeneration(ctx context.Context, q banner.Quarter, gen string) error {
-	av, err := attributevalue.MarshalMap(generation{PK: GenerationPK, SK: quarterSK(q), Gen: gen})
-	if err != nil {
-		return fmt.Errorf("encode generation of quarter %d: %w", q, err)
-	}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
+	g := generation{PK: GenerationPK, SK: quarterSK(q), Gen: gen}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: g.attributes()}); err != nil {
 		return fmt.Errorf("write generation of quarter %d: %w", q, err)
 	}
 	return nil

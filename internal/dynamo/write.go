@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -65,23 +64,25 @@ func (s *WriteStats) Add(o WriteStats) {
 	s.Retries += o.Retries
 }
 
-// manifest lists the campaigns a quarter holds in the table.
+// manifest lists the campaigns a quarter holds in the table. Its
+// attributes (see attrs.go) are pk and sk (S), c (L of N), gen (S), done
+// (BOOL) and lease (N, left out when 0).
 type manifest struct {
-	PK string `dynamodbav:"pk"`
-	SK string `dynamodbav:"sk"`
-	// Campaigns is every campaign of the quarter that may have an item, in
-	// ascending order.
-	Campaigns []int64 `dynamodbav:"c"`
-	// Gen is the digest of the loaded data once Done, and a random token of
-	// the running load before. Writers change the manifest only if Gen is
-	// still what they read: an optimistic lock.
-	Gen string `dynamodbav:"gen"`
-	// Done is true once every campaign item of Gen is written and every
-	// vanished one deleted.
-	Done bool `dynamodbav:"done"`
-	// Lease is when the running load's claim on the quarter ends, in Unix
-	// milliseconds; 0 once it is Done or gave up.
-	Lease int64 `dynamodbav:"lease,omitempty"`
+	PK string
+	SK string
+	// Campaigns (c) is every campaign of the quarter that may have an
+	// item, in ascending order.
+	Campaigns []int64
+	// Gen (gen) is the digest of the loaded data once Done, and a random
+	// token of the running load before. Writers change the manifest only if
+	// Gen is still what they read: an optimistic lock.
+	Gen string
+	// Done (done) is true once every campaign item of Gen is written and
+	// every vanished one deleted.
+	Done bool
+	// Lease (lease) is when the running load's claim on the quarter ends,
+	// in Unix milliseconds; 0 once it is Done or gave up.
+	Lease int64
 }
 
 // maxLease bounds a load without a context deadline: it stops writing, and
@@ -153,11 +154,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 
 	puts := make([]types.WriteRequest, 0, len(items))
 	for i := range items {
-		av, err := attributevalue.MarshalMap(items[i])
-		if err != nil {
-			return st, fmt.Errorf("put quarter %d: encode %s: %w", q, items[i].PK, err)
-		}
-		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: items[i].attributes()}})
 	}
 	if err := s.write(ctx, puts, &st); err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
@@ -269,8 +266,8 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 	if out.Item == nil {
 		return manifest{}, false, nil
 	}
-	var m manifest
-	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+	m, err := decodeManifest(out.Item)
+	if err != nil {
 		return manifest{}, false, fmt.Errorf("decode manifest of quarter %d: %w", q, err)
 	}
 	return m, true, nil
@@ -290,13 +287,9 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	if m.Campaigns == nil {
 		m.Campaigns = []int64{}
 	}
-	av, err := attributevalue.MarshalMap(m)
-	if err != nil {
-		return fmt.Errorf("encode manifest of quarter %d: %w", q, err)
-	}
 	in := &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
-		Item:                av,
+		Item:                m.attributes(),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if exists {
@@ -305,7 +298,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	_, err = s.client.PutItem(ctx, in)
+	_, err := s.client.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		err = ErrConflict

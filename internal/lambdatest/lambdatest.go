@@ -143,8 +143,9 @@ func Run(bootstrap string, env ...string) (*Function, error) {
 
 // RunEnv is Run with exactly env as the environment of the emulator and
 // the function, none of this process's: Lambda's environment is not a
-// developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the SDK's
-// configuration milliseconds that Lambda never pays).
+// developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the ingest's
+// SDK configuration milliseconds that Lambda never pays, and a shell's
+// AWS_ENDPOINT_URL would point the API function elsewhere).
 func RunEnv(bootstrap string, env []string) (*Function, error) {
 	bin, err := rie()
 	if err != nil {
