@@ -66,8 +66,9 @@ var (
 	invokeDone = regexp.MustCompile(`INVOKE RTDONE\(status: success[^)]*duration: ([0-9.]+)ms\)`)
 )
 
-// runColdStart builds the API function, the floor function and the floor
-// with the X-Ray SDK linked in, as the deploy builds them (stripped, for
+// runColdStart builds the API function, the floor function, the floor
+// with the X-Ray SDK linked in and the floor with both the X-Ray SDK and
+// the DynamoDB client linked in (floor+sdks), as the deploy builds them (stripped, for
 // the host), puts the sample data in a dynalite table, then starts each
 // under the Runtime Interface Emulator cfg.Rounds times, alternating, and
 // prints a table of medians: binary size, INIT duration, first answer and
@@ -108,6 +109,7 @@ func runColdStart(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer)
 	fns := []*function{
 		{name: "floor", pkg: "./functions/floor", env: env, check: wantStatus(200)},
 		{name: "floor+xray", pkg: "./functions/floor", tags: []string{"xraysdk"}, env: env, check: wantStatus(200)},
+		{name: "floor+sdks", pkg: "./functions/floor", tags: []string{"xraysdk", "dynamodbsdk"}, env: env, check: wantStatus(200)},
 		{name: "api", pkg: "./functions/api", check: wantBanners, env: lambdaEnv},
 	}
 	for _, f := range fns {
@@ -262,6 +264,19 @@ func printColdTable(w io.Writer, cfg coldConfig, fns []*function, runs map[strin
 			medianOf(init), slices.Min(init), slices.Max(init), medianOf(init)/floorInit,
 			medianOf(first), slices.Min(first), slices.Max(first), medianOf(first)/floorFirst,
 			medianOf(warm), medianOf(warm)/floorWarm)
+	}
+	// Per round, the functions ran back to back: differences within a
+	// round are steadier than differences of medians on a busy machine.
+	diff := func(a, b string) float64 {
+		var d []float64
+		for i := range min(len(runs[a]), len(runs[b])) {
+			d = append(d, runs[a][i].init-runs[b][i].init)
+		}
+		return medianOf(d)
+	}
+	if _, ok := runs["floor+sdks"]; ok {
+		fmt.Fprintf(w, "\nINIT split (medians of the per-round differences): the SDKs' package initialisation (floor+sdks − floor) %.2f ms, of it the X-Ray SDK's (floor+xray − floor) %.2f ms; the API's own (api − floor+sdks) %.2f ms.\n",
+			diff("floor+sdks", floor), diff("floor+xray", floor), diff("api", "floor+sdks"))
 	}
 	fmt.Fprintf(w, "\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
 }
