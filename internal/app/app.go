@@ -150,8 +150,9 @@ func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *A
 	if err != nil {
 		return server.Config{}, nil, err
 	}
-	cfg := server.Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log,
-		AccessLog: l.AccessLog, TraceID: tracing.TraceID}
+	// No TraceID: the access log wraps the whole server, outside the
+	// segment tracing.Handler opens for an API request, so it has none.
+	cfg := server.Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log, AccessLog: l.AccessLog}
 	if l.Traced {
 		cfg.API = tracing.Handler(SegmentName, api.Handler)
 	}
