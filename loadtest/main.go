@@ -151,8 +151,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.IntVar(&c.Connections, "connections", 256, "most open connections to a server; requests beyond wait for one, and the wait counts in their latency (0: unlimited, one per request in flight)")
 	fl.IntVar(&c.Rounds, "rounds", 1, "repeat every attack this many times, alternating servers, and report medians (evens out a shared machine)")
 	fl.IntVar(&c.ColdStart, "coldstart", 0, "cold-start mode: build the API function, the floor function and the floor with the X-Ray SDK, start each this many times under the Lambda Runtime Interface Emulator, alternating, and print INIT, first answer, warm invoke and binary size with ratios to the floor (what `make coldstart` runs)")
-	fl.BoolVar(&c.Wrk, "wrk", false, "wrk mode: the local server with and without its access log and the baseline, each its own process pinned to CPU 0, loaded in turn by wrk (-t1, -workers connections, default 32) pinned to CPU 1; prints throughput and CPU per request with ratios to the baseline (-duration, -rounds, -access-log apply)")
-	fl.StringVar(&c.Serve, "serve", "", "run one server of the wrk mode ("+serveLog+", "+serveNoLog+" or "+serveBaseline+") and print its URL (the wrk mode starts these itself)")
+	fl.BoolVar(&c.Wrk, "wrk", false, "wrk mode: the local server with and without its access log, the baseline with the local server's timeouts and the baseline, each its own process pinned to CPU 0, loaded in turn by wrk (-t1, -workers connections, default 32) pinned to CPU 1; prints throughput and CPU per request with ratios to the baseline (-duration, -rounds, -access-log apply)")
+	fl.StringVar(&c.Serve, "serve", "", "run one server of the wrk mode ("+serveLog+", "+serveNoLog+", "+serveTimeouts+" or "+serveBaseline+") and print its URL (the wrk mode starts these itself)")
 	fl.IntVar(&c.Warm, "warm", 30, "with -coldstart: warm invokes after each cold start")
 	if err := fl.Parse(args); err != nil {
 		return c, err

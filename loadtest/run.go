@@ -165,7 +165,7 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("baseline: %w", err)
 		}
-		srv, err := startBaseline(c)
+		srv, err := startBaseline(c, false)
 		if err != nil {
 			return nil, cleanup, err
 		}

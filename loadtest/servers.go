@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"testing/fstest"
 	"time"
 
 	"banners/internal/server"
@@ -47,8 +48,10 @@ func startLocal(cfg server.Config) (*running, error) {
 // startBaseline runs the smallest Go HTTP server that answers like ours:
 // a constant JSON body and headers of the same size as a real answer, and a
 // constant 302 for the ad tag. It is the ceiling for this machine, this
-// generator and net/http.
-func startBaseline(c canned) (*running, error) {
+// generator and net/http. With timeouts, its http.Server has the local
+// server's settings (timeouts, header limit), so that the comparison
+// isolates what the local server's handlers cost.
+func startBaseline(c canned, timeouts bool) (*running, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -80,6 +83,10 @@ func startBaseline(c canned) (*running, error) {
 		w.WriteHeader(http.StatusFound)
 	})
 	srv := &http.Server{Handler: h}
+	if timeouts {
+		srv = server.New(server.Config{API: h, Images: h, Site: fstest.MapFS{}})
+		srv.Handler = h
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	return &running{

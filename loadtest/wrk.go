@@ -29,6 +29,8 @@ const (
 	serveLog      = "local+log"
 	serveNoLog    = "local-nolog"
 	serveBaseline = "baseline"
+	// serveTimeouts is the baseline with the local server's timeouts.
+	serveTimeouts = "baseline+timeouts"
 )
 
 // wrkResult is one wrk run against one server.
@@ -52,7 +54,9 @@ var (
 )
 
 // runWrk measures the CPU per request of the local server, with and
-// without its access log, against the baseline: each runs as its own
+// without its access log, against the baseline and against the baseline
+// with the local server's timeouts (which shows what the timeouts cost
+// apart from the handlers): each runs as its own
 // process, wired as functions/api/local wires it, pinned to CPU 0 with GOMAXPROCS
 // 1, and wrk (C, one thread, cfg.Workers connections, loadtest/wrk.lua)
 // loads it from CPU 1. The servers take turns, cfg.Rounds times, and each
@@ -92,7 +96,7 @@ func runWrk(ctx context.Context, cfg config, keys []key, stdout, stderr io.Write
 	if cfg.AccessLog != "on" {
 		names = append(names, serveNoLog)
 	}
-	names = append(names, serveBaseline)
+	names = append(names, serveTimeouts, serveBaseline)
 	urls := map[string]string{}
 	pids := map[string]int{}
 	for _, name := range names {
@@ -102,7 +106,7 @@ func runWrk(ctx context.Context, cfg config, keys []key, stdout, stderr io.Write
 		}
 		defer stop()
 		urls[name], pids[name] = url, pid
-		if name != serveBaseline {
+		if name != serveBaseline && name != serveTimeouts {
 			if _, err := probe(ctx, http.DefaultClient, url, keys); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -270,7 +274,7 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 		defer api.Close()
 		fmt.Fprintln(stdout, url)
 		return server.Run(ctx, scfg, ln)
-	case serveBaseline:
+	case serveBaseline, serveTimeouts:
 		_, api, err := app.NewLocal(ctx, app.Local{}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
@@ -281,7 +285,7 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 			return err
 		}
 		ln.Close()
-		srv, err := startBaseline(c)
+		srv, err := startBaseline(c, name == serveTimeouts)
 		if err != nil {
 			return err
 		}
