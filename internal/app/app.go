@@ -260,7 +260,9 @@ func ReadLambdaEnv(getenv func(string) string) (LambdaEnv, error) {
 // config.LoadDefaultConfig: linking that package, for the shared config
 // files, SSO, STS and the EC2 metadata credentials that Lambda never uses,
 // costs the function about 2 ms of package initialisation at every cold
-// start.
+// start. Where credentials come another way (a container credentials
+// endpoint, as with SnapStart in other runtimes), the cold start fails
+// naming the missing variable rather than running without them.
 func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {
