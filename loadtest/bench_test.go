@@ -49,7 +49,7 @@ func (s *sink) WriteHeader(int)             {}
 // accessLog, or off when accessLog is nil.
 func localHandler(b *testing.B, accessLog io.Writer) http.Handler {
 	log := slog.New(slog.DiscardHandler)
-	cfg, api, err := app.NewLocal(b.Context(), app.Local{Store: warmStore(b), AccessLog: accessLog}, log)
+	cfg, api, err := app.NewLocal(app.Local{Store: warmStore(b), AccessLog: accessLog}, log)
 	if err != nil {
 		b.Fatal(err)
 	}

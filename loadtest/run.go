@@ -123,7 +123,7 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 	var cannedFrom http.Handler
 	if cfg.Self {
 		local := func(name string, accessLog io.Writer) error {
-			scfg, api, err := app.NewLocal(ctx, app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
+			scfg, api, err := app.NewLocal(app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}

@@ -93,7 +93,7 @@ func startOnDynamo(t *testing.T, cfg cache.Config) *onDynamo {
 	}
 
 	d.Reads = &counting{next: store}
-	scfg, api, err := app.NewLocal(t.Context(), app.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
+	scfg, api, err := app.NewLocal(app.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	d.Before = runtime.NumGoroutine()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -267,7 +267,7 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 			defer lw.Close()
 			accessLog = lw
 		}
-		scfg, api, err := app.NewLocal(ctx, app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
+		scfg, api, err := app.NewLocal(app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func serveOne(ctx context.Context, name, out string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, url)
 		return server.Run(ctx, scfg, ln)
 	case serveBaseline, serveTimeouts:
-		_, api, err := app.NewLocal(ctx, app.Local{}, slog.New(slog.DiscardHandler))
+		_, api, err := app.NewLocal(app.Local{}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,7 +39,7 @@ func main() {
 	// Every line of a request carries its trace ID.
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	slog.SetDefault(log)
-	h, err := app.NewLambda(context.Background(), os.Getenv, log, os.Stderr)
+	h, err := app.NewLambda(os.Getenv, log, os.Stderr)
 	if err != nil {
 		log.Error("cold start failed", "err", err)
 		os.Exit(1)

@@ -131,7 +131,7 @@ type Local struct {
 // and the API over the store that l names, logging to log and its access
 // log to l.AccessLog. Close the API
 // once the server has stopped.
-func NewLocal(ctx context.Context, l Local, log *slog.Logger) (server.Config, *API, error) {
+func NewLocal(l Local, log *slog.Logger) (server.Config, *API, error) {
 	if l.Store != nil && l.DataDir != "" {
 		return server.Config{}, nil, errors.New("a store and a data folder exclude each other")
 	}
@@ -293,7 +293,7 @@ func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 // the local server writes them; Lambda sends accessLog's and log's lines
 // to CloudWatch Logs). functions/api hands the result to the Lambda
 // adapter and the runtime.
-func NewLambda(ctx context.Context, getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
+func NewLambda(getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
 	env, err := ReadLambdaEnv(getenv)
 	if err != nil {
 		return nil, err

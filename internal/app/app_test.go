@@ -114,7 +114,7 @@ func TestNewLocal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, api, err := app.NewLocal(context.Background(), tt.local, log)
+			cfg, api, err := app.NewLocal(tt.local, log)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return

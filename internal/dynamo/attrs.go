@@ -12,11 +12,12 @@ import (
 // package: that package links service/dynamodbstreams, whose initialisation
 // the API function would pay at every cold start. The attributes are those
 // attributevalue wrote: strings S, numbers N, lists of numbers L of N, the
-// manifest's done flag BOOL; a field marked omitempty in its comment is
-// left out when empty. Decoding takes a missing or NULL attribute as the
-// zero value, ignores attributes it does not know, and rejects any other
-// type, or a number that does not parse, with an error naming the
-// attribute.
+// manifest's done flag BOOL; the lists eb, er, cb, cc and f are left out
+// when nil (an empty list is written as an empty L, as attributevalue
+// wrote it) and the manifest's lease when 0. Decoding takes a missing or
+// NULL attribute as the zero value, ignores attributes it does not know,
+// and rejects any other type, or a number that does not parse, with an
+// error naming the attribute.
 
 // Attribute names. They are short: they count towards the item size and
 // so towards every read and write.

@@ -293,7 +293,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if exists {
-		in.ConditionExpression = aws.String("gen = :gen")
+		in.ConditionExpression = aws.String(attrManifestGen + " = :gen")
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}

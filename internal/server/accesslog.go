@@ -1,13 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -111,9 +109,11 @@ type note struct {
 	value any
 }
 
-// appendValue appends v as JSON: numbers, strings and booleans directly
-// (also of named types, such as a string-typed outcome), anything else as
-// encoding/json encodes it, or as a string when it cannot be encoded.
+// appendValue appends v as slog's JSON handler writes an attribute's
+// value: numbers, strings and booleans directly, an error as its message,
+// anything else (a named type, a float, a struct) as encoding/json encodes
+// it without escaping HTML, or as the error slog would write when it
+// cannot be encoded.
 func appendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
@@ -122,38 +122,45 @@ func appendValue(b []byte, v any) []byte {
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
+	case int8:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int16:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10)
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint8:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint16:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint64:
+		return strconv.AppendUint(b, v, 10)
 	case bool:
 		return strconv.AppendBool(b, v)
-	case float64:
-		return appendFloat(b, v)
+	case float32:
+		return appendJSON(b, float64(v))
 	case nil:
 		return append(b, "null"...)
+	case json.Marshaler:
+		return appendJSON(b, v)
+	case error:
+		return appendString(b, v.Error())
 	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.String:
-		return appendString(b, rv.String())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(b, rv.Int(), 10)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return strconv.AppendUint(b, rv.Uint(), 10)
-	case reflect.Float32, reflect.Float64:
-		return appendFloat(b, rv.Float())
-	case reflect.Bool:
-		return strconv.AppendBool(b, rv.Bool())
-	}
-	if j, err := json.Marshal(v); err == nil {
-		return append(b, j...)
-	}
-	return appendString(b, fmt.Sprint(v))
+	return appendJSON(b, v)
 }
 
-// appendFloat appends f as a JSON number, or as a string for the values
-// JSON has no number for (as slog does).
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return appendString(b, strconv.FormatFloat(f, 'g', -1, 64))
+// appendJSON appends v encoded by encoding/json without HTML escaping.
+func appendJSON(b []byte, v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return appendString(b, "!ERROR:"+err.Error())
 	}
-	return strconv.AppendFloat(b, f, 'f', -1, 64)
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -103,6 +105,9 @@ func TestAccessLogLineIsSlogs(t *testing.T) {
 		{"line and paragraph separators", "/api/\u2028\u2029", nil, ""},
 		{"notes of other types", "/api/x", []kv{{"named", outcome("stale")}, {"ok", true}, {"ratio", 0.25}, {"u", uint8(7)},
 			{"i32", int32(-3)}, {"nothing", nil}, {"list", []int{1, 2}}, {"key \"quoted\"", "v"}}, ""},
+		{"notes slog encodes its own way", "/api/x", []kv{{"err", errors.New("boom")}, {"level", slog.LevelWarn},
+			{"html", "<b>&</b>"}, {"tiny", 1e-7}, {"huge", 1e21}, {"f32", float32(0.1)}, {"nan", math.NaN()},
+			{"at", time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)}, {"struct", struct{ A string }{"<x>"}}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writ
 		log.Info("serving from DynamoDB", "table", *table)
 	}
 
-	cfg, api, err := app.NewLocal(ctx, l, log)
+	cfg, api, err := app.NewLocal(l, log)
 	if err != nil {
 		return err
 	}
