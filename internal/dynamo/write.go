@@ -255,7 +255,7 @@ func randomHex() string {
 
 // manifest reads q's manifest with a strongly consistent GetItem.
 func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            manifestKey(q),
 		ConsistentRead: aws.Bool(true),
@@ -298,7 +298,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	_, err := s.client.PutItem(ctx, in)
+	_, err := s.ops.putItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		err = ErrConflict
