@@ -110,10 +110,11 @@ type note struct {
 }
 
 // appendValue appends v as slog's JSON handler writes an attribute's
-// value: numbers, strings and booleans directly, an error as its message,
-// anything else (a named type, a float, a struct) as encoding/json encodes
-// it without escaping HTML, or as the error slog would write when it
-// cannot be encoded.
+// value: the types the handler notes (strings, ints, booleans) directly,
+// an error as its message, anything else as encoding/json encodes it
+// without escaping HTML (as slog does; for every other number and for a
+// named type the text is the same), or as the error slog would write when
+// it cannot be encoded.
 func appendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
@@ -122,30 +123,12 @@ func appendValue(b []byte, v any) []byte {
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
-	case int8:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int16:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int32:
-		return strconv.AppendInt(b, int64(v), 10)
-	case uint:
-		return strconv.AppendUint(b, uint64(v), 10)
-	case uint8:
-		return strconv.AppendUint(b, uint64(v), 10)
-	case uint16:
-		return strconv.AppendUint(b, uint64(v), 10)
-	case uint32:
-		return strconv.AppendUint(b, uint64(v), 10)
-	case uint64:
-		return strconv.AppendUint(b, v, 10)
 	case bool:
 		return strconv.AppendBool(b, v)
 	case float32:
-		return appendJSON(b, float64(v))
-	case nil:
-		return append(b, "null"...)
+		return appendJSON(b, float64(v)) // slog widens it first
 	case json.Marshaler:
-		return appendJSON(b, v)
+		return appendJSON(b, v) // before error: slog prefers the marshaler
 	case error:
 		return appendString(b, v.Error())
 	}
