@@ -7,11 +7,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-)
 
-// visitorCookie is the only cookie the API sees: it remembers the last
-// banner served to a visitor.
-const visitorCookie = "banner_last"
+	"banners/internal/httpapi"
+)
 
 // contentSecurityPolicy allows only what the page uses: its own script,
 // style, API and images, plus the data: URL favicon. Inline styles are
@@ -89,9 +87,10 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 	apiRequests := awscloudfront.NewOriginRequestPolicy(stack, jsii.String("ApiOriginRequestPolicy"), &awscloudfront.OriginRequestPolicyProps{
 		// Policy names are unique per account: carry the region.
 		OriginRequestPolicyName: regionalName(stack, "api-requests"),
-		Comment:                 jsii.String("Banners API: the query string (quarter) and the banner_last cookie, nothing else"),
+		Comment:                 jsii.String("Banners API: the query string (quarter) and the " + httpapi.CookieName + " cookie, nothing else"),
 		QueryStringBehavior:     awscloudfront.OriginRequestQueryStringBehavior_All(),
-		CookieBehavior:          awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(visitorCookie)),
+		// The only cookie the API reads: the last banner served to a visitor.
+		CookieBehavior: awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(httpapi.CookieName)),
 		// No viewer headers: the function URL needs its own Host, which
 		// CloudFront sets from the origin domain when Host is not forwarded,
 		// and the OAC signature covers it.
