@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -239,97 +243,84 @@ func metricFilters(t *testing.T, st stackTemplate, stackName string) map[string]
 	return got
 }
 
-// TestMetricFiltersMatchCapturedLines runs every metric filter of the
-// template over the lines the API and the ingest wrote, and checks what
-// each metric receives per scenario: which lines count, with what value
-// and dimension. Each filter must also parse as a JSON pattern.
-func TestMetricFiltersMatchCapturedLines(t *testing.T) {
-	st := synth(t).plain
+// comparison is one "$.field OP value" term of a metric filter pattern: the
+// field, the operator, and a quoted string, a number or * (any value).
+var comparison = regexp.MustCompile(`\$\.(\w+)\s*(!=|>=|<=|=|<|>)\s*("[^"]*"|[^\s&|()}]+)`)
+
+// TestMetricFiltersReadRealFields holds every metric filter of the template
+// to the lines the real API handler and the real ingest wrote: some line of
+// the filter's log group must pass every comparison of its pattern (the
+// "msg" and the other strings it compares against, each field with the
+// JSON type of its operand) and carry the metric value's field as a number
+// and each dimension's field as a string. A renamed field or message, or a
+// field that changed type, on either side, fails it.
+func TestMetricFiltersReadRealFields(t *testing.T) {
 	lines := map[string][]capturedLine{apiLogs: captureAPILines(t), ingestLogs: captureIngestLines(t)}
-
-	// durationOf reads a number from the line of scenario with message msg,
-	// for the metrics whose value is a duration.
-	durationOf := func(logs, scenario, msg, field string) float64 {
-		for _, c := range lines[logs] {
-			var doc map[string]any
-			require.NoError(t, json.Unmarshal(c.line, &doc))
-			if c.scenario == scenario && doc["msg"] == msg {
-				v, ok := doc[field].(float64)
-				require.True(t, ok, "%s: %s has no number %s: %s", scenario, msg, field, c.line)
-				require.Positive(t, v)
-				return v
-			}
-		}
-		t.Fatalf("no %q line for %s", msg, scenario)
-		return 0
-	}
-	dur := func(scenario string) float64 { return durationOf(apiLogs, scenario, "request", "duration_ms") }
-	one := func(scenarios ...string) map[string]float64 {
-		m := map[string]float64{}
-		for _, s := range scenarios {
-			m[s] = 1
-		}
-		return m
-	}
-	everyRequest := []string{"miss", "hit", "ad tag hit", "unknown campaign", "bad id", "wrong method", "stale", "unavailable"}
-	latency := map[string]float64{}
-	for _, s := range everyRequest {
-		latency[s] = dur(s)
-	}
-
-	// want is, per metric, the sum it receives per scenario (and per
-	// dimension value, as "scenario Kind=value").
-	want := map[string]map[string]float64{
-		mRequests:     one(everyRequest...),
-		mClientErrors: one("unknown campaign", "bad id", "wrong method"),
-		mServerErrors: one("unavailable"),
-		mLatency:      latency,
-		mCacheHits:    one("hit", "ad tag hit"),
-		mCacheMisses:  one("miss", "unknown campaign", "unavailable"),
-		mStaleServes:  one("stale"),
-		mColdStarts:   one("cold start"),
-		mInitDuration: {"cold start": durationOf(apiLogs, "cold start", "cold start", "init_duration_ms")},
-		mIngestLoads:  one("upload"),
-		mRowsAccepted: {"upload Kind=impressions": 4, "upload Kind=clicks": 2, "upload Kind=conversions": 1},
-		mRowsRejected: {"upload Kind=impressions": 0, "upload Kind=clicks": 2, "upload Kind=conversions": 2},
-		mRowsInvalid:  {"upload Kind=impressions": 0, "upload Kind=clicks": 2, "upload Kind=conversions": 1},
-	}
-
-	filters := metricFilters(t, st, "Plain")
-	var names []string
-	for name := range filters {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var wantNames []string
-	for name := range want {
-		wantNames = append(wantNames, name)
-	}
-	sort.Strings(wantNames)
-	require.Equal(t, wantNames, names, "every metric filter is checked here, and only those")
-
-	for _, name := range names {
-		f := filters[name]
+	filters := metricFilters(t, synth(t).plain, "Plain")
+	require.Len(t, filters, len(logMetrics))
+	for name, f := range filters {
 		t.Run(name, func(t *testing.T) {
-			pattern, err := parseJSONFilter(f.pattern)
-			require.NoError(t, err)
-			got := map[string]float64{}
-			for _, c := range lines[f.logs] {
-				if !pattern.matchLine(c.line) {
-					continue
+			// Comparisons joined by && only: any other construct would go
+			// unchecked here.
+			rest := strings.NewReplacer("&&", "", " ", "").Replace(comparison.ReplaceAllString(f.pattern, ""))
+			require.Equal(t, "{}", rest, "pattern %s", f.pattern)
+			terms := comparison.FindAllStringSubmatch(f.pattern, -1)
+			require.NotEmpty(t, terms, f.pattern)
+			fed := func(c capturedLine) bool {
+				var doc map[string]any
+				require.NoError(t, json.Unmarshal(c.line, &doc), string(c.line))
+				for _, term := range terms {
+					if !passes(doc[term[1]], term[2], term[3]) {
+						return false
+					}
 				}
-				key := c.scenario
-				for dim, sel := range f.dimensions {
-					v, err := dimensionValueOf(sel, c.line)
-					require.NoError(t, err)
-					key += " " + dim + "=" + v
+				if field, ok := strings.CutPrefix(f.value, "$."); ok {
+					if _, ok := doc[field].(float64); !ok {
+						return false
+					}
 				}
-				v, err := metricValueOf(f.value, c.line)
-				require.NoError(t, err)
-				got[key] += v
+				for _, sel := range f.dimensions {
+					if _, ok := doc[strings.TrimPrefix(sel, "$.")].(string); !ok {
+						return false
+					}
+				}
+				return true
 			}
-			require.Equal(t, want[name], got, "pattern %s over:\n%s", f.pattern, joinLines(lines[f.logs]))
+			require.True(t, slices.ContainsFunc(lines[f.logs], fed), "no line feeds %s (pattern %s, value %s, dimensions %v):\n%s",
+				name, f.pattern, f.value, f.dimensions, joinLines(lines[f.logs]))
 		})
+	}
+}
+
+// passes reports whether a line's value v passes the comparison op operand,
+// as CloudWatch compares: a quoted operand matches only a string, a number
+// only a number, and * any value.
+func passes(v any, op, operand string) bool {
+	if operand == "*" {
+		return op == "=" && v != nil
+	}
+	if want, ok := strings.CutPrefix(operand, `"`); ok {
+		s, ok := v.(string)
+		return ok && (op == "=" || op == "!=") && (s == strings.TrimSuffix(want, `"`)) == (op == "=")
+	}
+	f, ok := v.(float64)
+	want, err := strconv.ParseFloat(operand, 64)
+	if !ok || err != nil {
+		return false
+	}
+	switch op {
+	case "=":
+		return f == want
+	case "!=":
+		return f != want
+	case "<":
+		return f < want
+	case "<=":
+		return f <= want
+	case ">":
+		return f > want
+	default: // >=
+		return f >= want
 	}
 }
 
@@ -395,88 +386,82 @@ func renderJoin(t *testing.T, v any) string {
 	return b.String()
 }
 
-// alarmMetrics returns what an alarm watches: "Namespace/MetricName stat
-// period" for a plain metric, or, for metric math, the returned expression
-// followed by each metric it reads, sorted.
-func alarmMetrics(t *testing.T, props map[string]any) []string {
-	t.Helper()
-	if name, ok := props["MetricName"].(string); ok {
-		return []string{fmt.Sprintf("%s/%s %s %v", props["Namespace"], name, props["Statistic"], props["Period"])}
-	}
-	var expression string
-	var reads []string
-	for _, m := range props["Metrics"].([]any) {
-		mm := m.(map[string]any)
-		if mm["ReturnData"] == true {
-			expression, _ = mm["Expression"].(string) // "" for a plain metric
-		}
-		if ms, ok := mm["MetricStat"].(map[string]any); ok {
-			metric := ms["Metric"].(map[string]any)
-			dims := ""
-			if d, ok := metric["Dimensions"].([]any); ok {
-				for _, x := range d {
-					dm := x.(map[string]any)
-					dims += fmt.Sprintf(" %v=%v", dm["Name"], dm["Value"])
-				}
-			}
-			reads = append(reads, fmt.Sprintf("%s=%s%s %s %v", mm["Id"], metric["MetricName"], dims, ms["Stat"], ms["Period"]))
-		}
-	}
-	sort.Strings(reads)
-	return append([]string{expression}, reads...)
+// metricRead is a CloudWatch metric that an alarm or a dashboard widget
+// reads.
+type metricRead struct {
+	namespace, name string
+	dimensions      []string // names, sorted
+	region          string   // "" for the stack's region
 }
 
+// alarmReads returns the metrics an alarm reads, directly or through
+// metric math.
+func alarmReads(props map[string]any) []metricRead {
+	read := func(m map[string]any) metricRead {
+		r := metricRead{namespace: fmt.Sprint(m["Namespace"]), name: fmt.Sprint(m["MetricName"])}
+		dims, _ := m["Dimensions"].([]any)
+		for _, d := range dims {
+			r.dimensions = append(r.dimensions, fmt.Sprint(d.(map[string]any)["Name"]))
+		}
+		sort.Strings(r.dimensions)
+		return r
+	}
+	if _, ok := props["MetricName"]; ok {
+		return []metricRead{read(props)}
+	}
+	var got []metricRead
+	for _, m := range props["Metrics"].([]any) {
+		if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+			got = append(got, read(stat["Metric"].(map[string]any)))
+		}
+	}
+	return got
+}
+
+// requireWritten fails unless r is a metric something writes: a metric
+// filter of the stack (with its dimensions), or one of AWS's, CloudFront's
+// read from us-east-1, the only region where CloudFront reports.
+func requireWritten(t *testing.T, r metricRead, filters map[string]templateFilter) {
+	t.Helper()
+	switch {
+	case r.namespace == "Banners/Plain":
+		f, ok := filters[r.name]
+		require.True(t, ok, "%+v: no metric filter writes it", r)
+		require.Equal(t, slices.Sorted(maps.Keys(f.dimensions)), r.dimensions, "%+v: the filter's dimensions", r)
+	case r.namespace == "AWS/CloudFront":
+		require.Equal(t, "us-east-1", r.region, "%+v", r)
+	default:
+		require.True(t, strings.HasPrefix(r.namespace, "AWS/"), "%+v: nothing writes this namespace", r)
+	}
+}
+
+// TestAlarms holds every alarm to what an operator relies on: it notifies
+// the topic when it fires and when it clears, says what missing data means
+// (an idle stack writes no lines), points to its section of the runbook,
+// and watches metrics that something writes.
 func TestAlarms(t *testing.T) {
 	st := synth(t).plain
 	topic := ref(st.one(t, "AWS::SNS::Topic", "AlarmTopic").id)
-	kindReads := func(kind string) []string {
-		return []string{
-			"accepted_" + kind + "=RowsAccepted Kind=" + kind + " Sum 300",
-			"invalid_" + kind + "=RowsInvalid Kind=" + kind + " Sum 300",
-			"rejected_" + kind + "=RowsRejected Kind=" + kind + " Sum 300",
-		}
-	}
-	invalidReads := append(append(kindReads("clicks"), kindReads("conversions")...), kindReads("impressions")...)
-	sort.Strings(invalidReads)
-	tests := []struct {
-		id                 string
-		metrics            []string
-		threshold          float64
-		periods, toAlarm   float64
-		treatMissingData   string
-		descriptionContent string
-	}{
-		{"ApiServerErrors", []string{"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)",
-			"errors=ServerErrors Sum 60", "requests=Requests Sum 60"}, 1, 5, 3, "notBreaching", "5xx"},
-		{"ApiLatencyP99", []string{"", "m1=Latency p99 60"}, 500, 5, 5, "notBreaching", "p99"},
-		{"ApiStaleServes", []string{"", "m1=StaleServes Sum 60"}, 1, 5, 5, "notBreaching", "stale"},
-		{"ApiFunctionErrors", []string{"AWS/Lambda/Errors Sum 300"}, 5, 1, 1, "notBreaching", "failed"},
-		{"ApiFunctionThrottles", []string{"AWS/Lambda/Throttles Sum 60"}, 1, 3, 3, "notBreaching", "throttled"},
-		{"IngestFailuresQueued", []string{"AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300"}, 1, 1, 1, "ignore", "queue"},
-		{"IngestInvalidRows", append([]string{"MAX([share_impressions, share_clicks, share_conversions])"}, invalidReads...),
-			1, 1, 1, "notBreaching", "rows"},
-	}
-	require.Len(t, st.resourcesOfType("AWS::CloudWatch::Alarm"), len(tests), "every alarm is checked here")
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			a := st.one(t, "AWS::CloudWatch::Alarm", tt.id).props
-			require.Equal(t, tt.metrics, alarmMetrics(t, a))
-			require.Equal(t, tt.threshold, a["Threshold"])
-			require.Equal(t, tt.periods, a["EvaluationPeriods"])
-			require.Equal(t, tt.toAlarm, a["DatapointsToAlarm"])
-			require.Equal(t, "GreaterThanOrEqualToThreshold", a["ComparisonOperator"])
-			require.Equal(t, tt.treatMissingData, a["TreatMissingData"])
-			require.Equal(t, []any{topic}, a["AlarmActions"])
-			require.Equal(t, []any{topic}, a["OKActions"])
-			require.Contains(t, a["AlarmDescription"], tt.descriptionContent)
-			require.Contains(t, a["AlarmDescription"], "docs/operations.md#"+tt.id)
-		})
-	}
-	// The runbook has a section per alarm, where the description points.
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	filters := metricFilters(t, st, "Plain")
+	runbook, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
 	require.NoError(t, err)
-	for _, tt := range tests {
-		require.Contains(t, string(doc), `<a id="`+tt.id+`"></a>`, "runbook section for %s", tt.id)
+	alarms := st.resourcesOfType("AWS::CloudWatch::Alarm")
+	require.NotEmpty(t, alarms)
+	for _, a := range alarms {
+		t.Run(a.id, func(t *testing.T) {
+			require.Equal(t, []any{topic}, a.props["AlarmActions"])
+			require.Equal(t, []any{topic}, a.props["OKActions"])
+			require.Contains(t, []any{"notBreaching", "ignore"}, a.props["TreatMissingData"])
+			_, section, ok := strings.Cut(fmt.Sprint(a.props["AlarmDescription"]), "docs/operations.md#")
+			require.True(t, ok, "no runbook link in %q", a.props["AlarmDescription"])
+			require.True(t, strings.HasPrefix(a.id, section), "the runbook section %q names alarm %s", section, a.id)
+			require.Contains(t, string(runbook), `<a id="`+section+`"></a>`, "runbook section for %s", a.id)
+			reads := alarmReads(a.props)
+			require.NotEmpty(t, reads)
+			for _, r := range reads {
+				requireWritten(t, r, filters)
+			}
+		})
 	}
 }
 
@@ -504,93 +489,69 @@ func TestAlarmTopic(t *testing.T) {
 	}
 }
 
+// TestDashboard holds the dashboard to what it must show: every alarm, and
+// only metrics that something writes; and every metric a filter writes is
+// on the dashboard or behind an alarm.
 func TestDashboard(t *testing.T) {
 	st := synth(t).plain
 	dash := st.one(t, "AWS::CloudWatch::Dashboard", "Dashboard")
 	var body struct {
 		Widgets []struct {
-			Type       string `json:"type"`
-			X, Y       int
-			Width      int `json:"width"`
 			Properties struct {
-				Title   string  `json:"title"`
 				Alarms  []any   `json:"alarms"`
 				Metrics [][]any `json:"metrics"`
-				Region  string  `json:"region"`
 			} `json:"properties"`
 		} `json:"widgets"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(renderJoin(t, dash.props["DashboardBody"])), &body))
 
-	type placed struct {
-		y     int
-		title string
-	}
-	var got []placed
-	for _, w := range body.Widgets {
-		got = append(got, placed{w.Y, w.Properties.Title})
-	}
-	want := []placed{
-		{0, "Right now (last minute): are visitors getting banners?"}, {0, "Alarms"},
-		{4, "API requests and errors per minute"}, {4, "API latency in the function (ms)"}, {4, "CloudFront requests and error rate"},
-		{10, "Cache hit ratio (%) and stale serves"}, {10, "DynamoDB reads: cache misses and read units"}, {10, "DynamoDB throttles and errors"},
-		{16, "API function errors and throttles"}, {16, "Cold starts and their init (ms)"}, {16, "API concurrent executions"},
-		{22, "Ingest: quarter loads and function errors (5 min)"}, {22, "Ingest: rejected and invalid rows per kind (5 min)"},
-		{22, "Failed-ingest queue depth"},
-	}
-	require.Equal(t, want, got)
-
-	// The alarm widget shows every alarm.
-	var alarms []string
+	var alarms, shown []string
 	for _, a := range st.resourcesOfType("AWS::CloudWatch::Alarm") {
 		alarms = append(alarms, fmt.Sprintf("<GetAtt:%s.Arn>", a.id))
 	}
-	var shown []string
-	for _, a := range body.Widgets[1].Properties.Alarms {
-		shown = append(shown, a.(string))
-	}
-	sort.Strings(shown)
-	require.Equal(t, alarms, shown)
-
-	// What the first row and a few others plot, as "namespace metric" (or
-	// the expression); CloudFront's metrics come from us-east-1.
-	plotted := func(i int) []string {
-		var out []string
-		for _, m := range body.Widgets[i].Properties.Metrics {
-			if opts, ok := m[0].(map[string]any); ok {
-				out = append(out, opts["expression"].(string))
-				continue
+	filters := metricFilters(t, st, "Plain")
+	unread := maps.Clone(filters)
+	for _, w := range body.Widgets {
+		for _, a := range w.Properties.Alarms {
+			shown = append(shown, a.(string))
+		}
+		// An entry is [namespace, name, dimension, value, ..., options];
+		// "." repeats the previous entry's element.
+		var prev []any
+		for _, m := range w.Properties.Metrics {
+			if _, ok := m[0].(map[string]any); ok {
+				continue // an expression: its metrics are entries of their own
 			}
-			if m[0] == "." {
-				continue // the same metric again, with other options
-			}
-			line := fmt.Sprint(m[0], " ", m[1])
-			if last, ok := m[len(m)-1].(map[string]any); ok {
-				if r, ok := last["region"]; ok {
-					line += " in " + r.(string)
+			m = slices.Clone(m)
+			for i := range m {
+				if m[i] == "." && i < len(prev) {
+					m[i] = prev[i]
 				}
 			}
-			out = append(out, line)
+			prev = m
+			r := metricRead{namespace: m[0].(string), name: m[1].(string)}
+			for i := 2; i+1 < len(m); i += 2 {
+				if dim, ok := m[i].(string); ok {
+					r.dimensions = append(r.dimensions, dim)
+				}
+			}
+			sort.Strings(r.dimensions)
+			if opts, ok := m[len(m)-1].(map[string]any); ok {
+				r.region, _ = opts["region"].(string)
+			}
+			requireWritten(t, r, filters)
+			delete(unread, r.name)
 		}
-		return out
 	}
-	ns := "Banners/Plain"
-	require.Equal(t, []string{
-		ns + " Requests",
-		"IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)", ns + " ServerErrors", // Requests: shown once
-		"latency_p99", ns + " Latency",
-		ns + " StaleServes",
-		"AWS/CloudFront 5xxErrorRate in us-east-1",
-	}, plotted(0))
-	require.Equal(t, []string{"AWS/CloudFront Requests in us-east-1", "AWS/CloudFront 4xxErrorRate in us-east-1",
-		"AWS/CloudFront 5xxErrorRate in us-east-1"}, plotted(4))
-	require.Equal(t, []string{"100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0) + FILL(stale, 0))",
-		ns + " CacheHits", ns + " CacheMisses", ns + " StaleServes"}, plotted(5)) // stale: one entry, plotted on the right
-	require.Equal(t, []string{ns + " CacheMisses", "AWS/DynamoDB ConsumedReadCapacityUnits"}, plotted(6))
-	require.Equal(t, []string{"AWS/DynamoDB ReadThrottleEvents", "AWS/DynamoDB WriteThrottleEvents", "AWS/DynamoDB SystemErrors"}, plotted(7))
-	require.Equal(t, []string{ns + " ColdStarts", "initduration_p50", ns + " InitDuration",
-		"initduration_maximum", ns + " InitDuration"}, plotted(9))
-	require.Equal(t, []string{"AWS/SQS ApproximateNumberOfMessagesVisible"}, plotted(13))
+	sort.Strings(shown)
+	require.Equal(t, alarms, shown, "the alarm widget shows every alarm")
+
+	for _, a := range st.resourcesOfType("AWS::CloudWatch::Alarm") {
+		for _, r := range alarmReads(a.props) {
+			delete(unread, r.name)
+		}
+	}
+	require.Empty(t, slices.Sorted(maps.Keys(unread)), "metrics nobody reads")
 }
 
 func TestMetricFilterDimensionsAreLowCardinality(t *testing.T) {
