@@ -18,6 +18,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
+
+	"banners/internal/dynamo"
+	"banners/internal/httpapi"
 )
 
 // The app is synthesized once per test binary (a synth costs seconds of
@@ -652,31 +655,30 @@ func TestDistributionBehaviors(t *testing.T) {
 	}
 }
 
+// TestErrorsAreNeverCachedNorReplaced: CloudFront keeps an error for 10 s
+// unless told otherwise, and the API behaviours' cache key has neither the
+// query string nor the cookie, so a cached 400 of one quarter would answer
+// every quarter and a cached 5xx would outlast a blip.
 func TestErrorsAreNeverCachedNorReplaced(t *testing.T) {
 	st := synth(t).plain
-	// The four server errors that the issue names, as a template assertion.
-	var fiveXX []any
-	for _, code := range []int{500, 502, 503, 504} {
-		fiveXX = append(fiveXX, map[string]any{"ErrorCode": code, "ErrorCachingMinTTL": 0})
+	var mustNotCache []any
+	for _, code := range []int{400, 404, 500, 502, 503, 504} {
+		mustNotCache = append(mustNotCache, map[string]any{"ErrorCode": code, "ErrorCachingMinTTL": 0})
 	}
 	requireMatch(t, st, "AWS::CloudFront::Distribution", map[string]any{
 		"DistributionConfig": assertions.Match_ObjectLike(&map[string]any{
-			"CustomErrorResponses": assertions.Match_ArrayWith(&fiveXX),
+			"CustomErrorResponses": assertions.Match_ArrayWith(&mustNotCache),
 		}),
 	})
 
 	// Every entry: TTL 0 and the origin's own answer (no page, no status
 	// rewrite), so an API error is never turned into the site's page.
 	cfg := st.one(t, "AWS::CloudFront::Distribution", "Distribution").props["DistributionConfig"].(map[string]any)
-	var got []float64
 	for _, e := range cfg["CustomErrorResponses"].([]any) {
 		entry := e.(map[string]any)
 		require.Equal(t, []string{"ErrorCachingMinTTL", "ErrorCode"}, slices.Sorted(maps.Keys(entry)))
 		require.Equal(t, float64(0), entry["ErrorCachingMinTTL"])
-		got = append(got, entry["ErrorCode"].(float64))
 	}
-	want := []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
-	require.Equal(t, want, got)
 }
 
 func TestAPIOriginRequestPolicyForwardsOnlyQueryAndVisitorCookie(t *testing.T) {
@@ -688,7 +690,7 @@ func TestAPIOriginRequestPolicyForwardsOnlyQueryAndVisitorCookie(t *testing.T) {
 		want any
 	}{
 		{"QueryStringsConfig", map[string]any{"QueryStringBehavior": "all"}},
-		{"CookiesConfig", map[string]any{"CookieBehavior": "whitelist", "Cookies": []any{"banner_last"}}},
+		{"CookiesConfig", map[string]any{"CookieBehavior": "whitelist", "Cookies": []any{httpapi.CookieName}}},
 		{"HeadersConfig", map[string]any{"HeaderBehavior": "none"}},
 	}
 	for _, tt := range tests {
@@ -697,26 +699,6 @@ func TestAPIOriginRequestPolicyForwardsOnlyQueryAndVisitorCookie(t *testing.T) {
 		})
 	}
 }
-func TestCachePolicyLifetimes(t *testing.T) {
-	st := synth(t).plain
-	const day = 24 * 60 * 60
-	tests := []struct {
-		policy         string
-		wantDefaultTTL float64
-		wantMaxTTL     float64
-	}{
-		{"PageCachePolicy", 5 * 60, 10 * 60},
-		{"ImageCachePolicy", 7 * day, 365 * day},
-	}
-	for _, tt := range tests {
-		t.Run(tt.policy, func(t *testing.T) {
-			cfg := st.one(t, "AWS::CloudFront::CachePolicy", tt.policy).props["CachePolicyConfig"].(map[string]any)
-			require.Equal(t, tt.wantDefaultTTL, cfg["DefaultTTL"])
-			require.Equal(t, tt.wantMaxTTL, cfg["MaxTTL"])
-		})
-	}
-}
-
 func TestSecurityHeadersPolicy(t *testing.T) {
 	st := synth(t).plain
 	requireMatch(t, st, "AWS::CloudFront::ResponseHeadersPolicy", map[string]any{
@@ -949,12 +931,12 @@ func TestTableIsOnDemandWithPITRAndRetained(t *testing.T) {
 		{"BillingMode", "PAY_PER_REQUEST"},
 		{"PointInTimeRecoverySpecification", map[string]any{"PointInTimeRecoveryEnabled": true}},
 		{"KeySchema", []any{
-			map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
-			map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+			map[string]any{"AttributeName": dynamo.PartitionKey, "KeyType": "HASH"},
+			map[string]any{"AttributeName": dynamo.SortKey, "KeyType": "RANGE"},
 		}},
 		{"AttributeDefinitions", []any{
-			map[string]any{"AttributeName": "pk", "AttributeType": "S"},
-			map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+			map[string]any{"AttributeName": dynamo.PartitionKey, "AttributeType": "S"},
+			map[string]any{"AttributeName": dynamo.SortKey, "AttributeType": "S"},
 		}},
 	}
 	for _, tt := range tests {
@@ -1306,20 +1288,19 @@ func TestNagReportIsParsed(t *testing.T) {
 	require.Equal(t, []string{"AwsSolutions-S1 X/Bucket/Resource"}, got)
 }
 
+// TestCDKJSONBuildsWithoutVCSStamping: the CDK CLI runs cdk.json's build
+// and app commands, and a checkout whose VCS status Go cannot read (a
+// tarball, a folder owned by another user) must still synthesize. The
+// build is the Makefile's (quiet: the CLI's output stays the template),
+// which builds with GOFLAGS=-buildvcs=false.
 func TestCDKJSONBuildsWithoutVCSStamping(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "cdk.json"))
 	require.NoError(t, err)
 	var f struct{ App, Build string }
 	require.NoError(t, json.Unmarshal(b, &f))
-	var goCommands []string
-	for _, cmd := range strings.Split(f.App+" && "+f.Build, "&&") {
-		cmd = strings.TrimSpace(cmd)
-		if i := strings.Index(cmd, "go "); i >= 0 && (strings.Contains(cmd, "go build") || strings.Contains(cmd, "go run")) {
-			goCommands = append(goCommands, cmd[i:])
-		}
-	}
-	require.Len(t, goCommands, 4, "go run ./cdk, the placeholders and two Lambda builds")
-	for _, cmd := range goCommands {
-		require.Contains(t, cmd, "-buildvcs=false", cmd)
-	}
+	require.Contains(t, f.App, "go run -buildvcs=false ")
+	require.Equal(t, "make -s build", f.Build)
+	makefile, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^export GOFLAGS \??= -buildvcs=false$`, string(makefile))
 }
