@@ -435,6 +435,10 @@ func TestBucketsLogAccess(t *testing.T) {
 			require.Equal(t, want, b.props["LoggingConfiguration"])
 		})
 	}
+	t.Run("Distribution", func(t *testing.T) {
+		cfg := st.one(t, "AWS::CloudFront::Distribution", "Distribution").props["DistributionConfig"].(map[string]any)
+		require.Equal(t, map[string]any{"Bucket": getAtt(logs.id, "RegionalDomainName"), "Prefix": "cloudfront/"}, cfg["Logging"])
+	})
 	t.Run("AccessLogsBucket", func(t *testing.T) {
 		require.Nil(t, logs.props["LoggingConfiguration"], "the log bucket must not log into itself")
 		require.Equal(t, map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "ObjectWriter"}}},
@@ -579,28 +583,6 @@ func TestDistributionRedirectsToHTTPS(t *testing.T) {
 	for pattern, b := range behaviors {
 		t.Run(pattern, func(t *testing.T) {
 			require.Equal(t, "redirect-to-https", b["ViewerProtocolPolicy"])
-		})
-	}
-}
-
-func TestDistributionSettings(t *testing.T) {
-	st := synth(t).plain
-	cfg := st.one(t, "AWS::CloudFront::Distribution", "Distribution").props["DistributionConfig"].(map[string]any)
-	logs := st.one(t, "AWS::S3::Bucket", "AccessLogsBucket")
-	tests := []struct {
-		key  string
-		want any
-	}{
-		{"DefaultRootObject", "index.html"},
-		{"HttpVersion", "http2and3"},
-		{"Enabled", true},
-		{"PriceClass", "PriceClass_100"},
-		{"Logging", map[string]any{"Bucket": getAtt(logs.id, "RegionalDomainName"), "Prefix": "cloudfront/"}},
-		{"WebACLId", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.key, func(t *testing.T) {
-			require.Equal(t, tt.want, cfg[tt.key])
 		})
 	}
 }
