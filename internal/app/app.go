@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"banners/internal/accesslog"
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/csvload"
@@ -75,11 +76,11 @@ func New(store banner.Store, cfg Config) (*API, error) {
 	}
 	// The request's facts (campaign, quarter, cache outcome, banners) go
 	// to its access log line, and to its trace when traced.
-	annotate := server.Note
+	annotate := accesslog.Note
 	if cfg.Traced {
 		annotate = func(ctx context.Context, key string, value any) {
 			tracing.Annotate(ctx, key, value)
-			server.Note(ctx, key, value)
+			accesslog.Note(ctx, key, value)
 		}
 	}
 	cc := cfg.Cache
@@ -123,7 +124,7 @@ type Local struct {
 	// Traced sends X-Ray segments (to AWS_XRAY_DAEMON_ADDRESS).
 	Traced bool
 	// AccessLog gets the server's access log, a JSON line per request (see
-	// server.AccessLog); nil: none.
+	// accesslog.Handler); nil: none.
 	AccessLog io.Writer
 }
 
@@ -310,5 +311,5 @@ func NewLambda(getenv func(string) string, log *slog.Logger, accessLog io.Writer
 	if err != nil {
 		return nil, err
 	}
-	return server.AccessLog(tracing.LambdaHandler(SegmentName, api.Handler), accessLog, tracing.TraceID), nil
+	return accesslog.Handler(tracing.LambdaHandler(SegmentName, api.Handler), accessLog, tracing.TraceID), nil
 }

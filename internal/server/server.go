@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"banners/internal/accesslog"
 )
 
 // Config says what to serve and where.
@@ -27,8 +29,8 @@ type Config struct {
 	Images http.Handler
 	// Site holds index.html and its assets, served at /.
 	Site fs.FS
-	// AccessLog gets one JSON line per request (see AccessLog); nil: no
-	// access log.
+	// AccessLog gets one JSON line per request (see accesslog.Handler);
+	// nil: no access log.
 	AccessLog io.Writer
 	// TraceID, when set, gives the trace ID an access log line carries.
 	TraceID func(context.Context) string
@@ -64,7 +66,7 @@ func Handler(cfg Config) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return AccessLog(route, cfg.AccessLog, cfg.TraceID)
+	return accesslog.Handler(route, cfg.AccessLog, cfg.TraceID)
 }
 
 func logger(cfg Config) *slog.Logger {
