@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 
 	"banners/internal/accesslog"
@@ -53,20 +51,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("/campaigns/", cfg.API)
 	mux.Handle("/images/", cfg.Images)
 	mux.Handle("/", http.FileServerFS(cfg.Site))
-	// API requests, nearly all the traffic, skip the mux's pattern
-	// matching when their path is one the mux would route to the API as
-	// it is (clean, so no redirect); the others go through the mux.
-	api := cfg.API
-	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if (strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/campaigns/")) &&
-			r.Method != http.MethodConnect && path.Clean(p) == p {
-			api.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-	return accesslog.Handler(route, cfg.AccessLog, cfg.TraceID)
+	return accesslog.Handler(mux, cfg.AccessLog, cfg.TraceID)
 }
 
 func logger(cfg Config) *slog.Logger {
