@@ -1,6 +1,7 @@
 // Package server runs Banners locally: the site, the banner images and the
 // API on one address, with an access log, timeouts and graceful shutdown.
-// The API part is the same http.Handler the Lambda runs.
+// The API part is the same http.Handler the Lambda runs; NewLocal wires it
+// over a CSV folder, the built-in sample or a store it is given.
 package server
 
 import (
