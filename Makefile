@@ -86,7 +86,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/csvload/
 	$(GO) test -run '^$$' -fuzz '^FuzzServeHTTP$$' -fuzztime $(FUZZTIME) ./internal/httpapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/funcurl/
-	$(GO) test -run '^$$' -fuzz '^FuzzAccessLogPath$$' -fuzztime $(FUZZTIME) ./internal/server/
 
 ## bench: the hot-path and loading benchmarks
 bench:

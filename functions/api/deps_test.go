@@ -15,8 +15,9 @@ import (
 // TestLambdaLinksNoLocalOnlyPackages keeps out of the function's build what
 // only the local server and the ingest need: the SDK's default
 // configuration loader and the credential clients it links (their package
-// initialisation cost about 2 ms of every cold start), and attributevalue
-// with the dynamodbstreams packages it pulls in.
+// initialisation cost about 2 ms of every cold start), attributevalue with
+// the dynamodbstreams packages it pulls in, and the local server with its
+// data, images and site; and the AWS SDK v1, which is out of support.
 func TestLambdaLinksNoLocalOnlyPackages(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "banners/functions/api").Output()
 	require.NoError(t, err, "go list: %s", errOutput(err))
@@ -36,6 +37,14 @@ func TestLambdaLinksNoLocalOnlyPackages(t *testing.T) {
 		{sdk + "feature/ec2/imds", nil},
 		{sdk + "feature/dynamodb/attributevalue", nil},
 		{sdk + "service/dynamodbstreams", nil},
+		{"github.com/aws/aws-sdk-go", nil},
+		{"banners/internal/server", nil},
+		{"banners/internal/sample", nil},
+		{"banners/internal/csvload", nil},
+		{"banners/internal/memory", nil},
+		{"banners/internal/images", nil},
+		{"banners/site", nil},
+		{"testing/fstest", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

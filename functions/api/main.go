@@ -10,11 +10,12 @@
 //	IMAGE_BASE_URL  prefix of the banners' image URLs (default /images/)
 //
 // and the region, the role's credentials and, under an emulator, the
-// DynamoDB endpoint, from the variables Lambda sets (see app.LambdaAWSConfig).
+// DynamoDB endpoint, from the variables Lambda sets (see awsConfig in wire.go).
 //
 // It links only what the function uses: not the SDK's default
 // configuration loader, whose package initialisation would add to every
-// cold start (TestLambdaLinksNoLocalOnlyPackages guards it).
+// cold start, nor the local server's packages
+// (TestLambdaLinksNoLocalOnlyPackages guards both).
 package main
 
 import (
@@ -25,7 +26,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"banners/internal/app"
 	"banners/internal/funcurl"
 	"banners/internal/tracing"
 )
@@ -39,7 +39,7 @@ func main() {
 	// Every line of a request carries its trace ID.
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	slog.SetDefault(log)
-	h, err := app.NewLambda(os.Getenv, log, os.Stderr)
+	h, err := newHandler(os.Getenv, log, os.Stderr)
 	if err != nil {
 		log.Error("cold start failed", "err", err)
 		os.Exit(1)

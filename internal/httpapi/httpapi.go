@@ -68,15 +68,12 @@ type Handler struct {
 	store     banner.Store
 	imageBase string
 	// imageJSON is imageBase + "image_" as JSON string content (escaped).
-	imageJSON []byte
-	// cookieLax and cookieHTTPS follow "banner_last=<id>" in the cookie,
-	// over HTTP and over HTTPS: what http.SetCookie would write.
-	cookieLax, cookieHTTPS string
-	cookieMaxAge           int
-	retryAfter             []string
-	now                    func() time.Time
-	log                    *slog.Logger
-	annotate               func(ctx context.Context, key string, value any)
+	imageJSON    []byte
+	cookieMaxAge int
+	retryAfter   string
+	now          func() time.Time
+	log          *slog.Logger
+	annotate     func(ctx context.Context, key string, value any)
 }
 
 // New returns a Handler serving banners from store.
@@ -100,25 +97,15 @@ func New(store banner.Store, opts Options) *Handler {
 		store:        store,
 		imageBase:    opts.ImageBaseURL,
 		cookieMaxAge: opts.CookieMaxAge,
-		retryAfter:   []string{strconv.Itoa(opts.RetryAfter)},
+		retryAfter:   strconv.Itoa(opts.RetryAfter),
 		now:          opts.Now,
 		log:          opts.Logger,
 		annotate:     opts.Annotate,
 	}
-	// Everything of an answer but the banner IDs is known now: encode it
-	// once, exactly as encoding/json and http.SetCookie would.
+	// The image URLs' prefix is known now: escape it for JSON once.
 	h.imageJSON = jsonString(h.imageBase + "image_")
-	h.cookieLax = strings.TrimPrefix(h.cookie(1, false).String(), CookieName+"=1")
-	h.cookieHTTPS = strings.TrimPrefix(h.cookie(1, true).String(), CookieName+"=1")
 	return h
 }
-
-// Header values shared by every response; net/http never modifies them.
-var (
-	contentJSON = []string{"application/json"}
-	noStore     = []string{"no-store"}
-	allowGet    = []string{"GET, HEAD"}
-)
 
 // ServeHTTP routes the two endpoints.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header()["Allow"] = allowGet
+		w.Header().Set("Allow", "GET, HEAD")
 		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(cutString(r.Method, 32))+" not allowed, use GET")
 		return
 	}
@@ -189,37 +176,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 		h.annotate(ctx, "banners", len(ids))
 	}
 	hdr := w.Header()
-	hdr["Cache-Control"] = noStore
-	// The cookie and the Location or Content-Length share one string and
-	// one backing array: two allocations per answer.
-	var stack [512]byte
-	b := append(stack[:0], CookieName+"="...)
-	b = strconv.AppendInt(b, ids[0], 10)
-	if overHTTPS(r) {
-		b = append(b, h.cookieHTTPS...)
-	} else {
-		b = append(b, h.cookieLax...)
-	}
-	cookieEnd := len(b)
+	hdr.Set("Cache-Control", "no-store")
+	http.SetCookie(w, h.cookie(ids[0], overHTTPS(r)))
 	if redirect {
-		b = append(b, h.imageBase...)
-		b = append(b, "image_"...)
-		b = strconv.AppendInt(b, ids[0], 10)
-		b = append(b, ".png"...)
-		vals := strings.Clone(string(b))
-		hv := [2]string{vals[:cookieEnd], vals[cookieEnd:]}
-		hdr["Set-Cookie"] = hv[0:1:1]
-		hdr["Location"] = hv[1:2:2]
+		hdr.Set("Location", h.imageBase+"image_"+strconv.FormatInt(ids[0], 10)+".png")
 		w.WriteHeader(http.StatusFound)
 		return
 	}
 	body := appendAnswer(make([]byte, 0, 64+len(ids)*(32+len(h.imageJSON))), k, ids, h.imageJSON)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	vals := string(b)
-	hv := [2]string{vals[:cookieEnd], vals[cookieEnd:]}
-	hdr["Set-Cookie"] = hv[0:1:1]
-	hdr["Content-Type"] = contentJSON
-	hdr["Content-Length"] = hv[1:2:2]
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(body) //nolint:errcheck // the client went away; nothing to do
@@ -293,7 +259,7 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, k banner.Ke
 		h.error(w, http.StatusNotFound, notFound(k))
 	case errors.Is(err, banner.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		h.log.WarnContext(r.Context(), "store unavailable", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
-		w.Header()["Retry-After"] = h.retryAfter
+		w.Header().Set("Retry-After", h.retryAfter)
 		h.error(w, http.StatusServiceUnavailable, "banners are temporarily unavailable, retry shortly")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
@@ -310,7 +276,7 @@ func notFound(k banner.Key) string {
 
 // error writes {"error": msg} with status.
 func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
-	w.Header()["Cache-Control"] = noStore
+	w.Header().Set("Cache-Control", "no-store")
 	h.writeJSON(w, status, struct {
 		Error string `json:"error"`
 	}{msg})
@@ -330,8 +296,8 @@ func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 	}
 	hdr := w.Header()
-	hdr["Content-Type"] = contentJSON
-	hdr["Content-Length"] = []string{strconv.Itoa(b.Len())}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"testing"
 
 	"banners/internal/banner"
@@ -43,27 +42,6 @@ func TestAppendAnswerIsEncodingJSON(t *testing.T) {
 				got := appendAnswer(nil, k, ids, jsonString(base+"image_"))
 				if !bytes.Equal(got, want) {
 					t.Errorf("base %q, %v, %v:\ngot  %s\nwant %s", base, k, ids, got, want)
-				}
-			}
-		}
-	}
-}
-
-func TestCookieIsSetCookie(t *testing.T) {
-	for _, maxAge := range []int{86400, 5} {
-		h := New(nil, Options{CookieMaxAge: maxAge})
-		for _, https := range []bool{false, true} {
-			for _, id := range []int64{1, 105, 999_999_999_999_999_999} {
-				suffix := h.cookieLax
-				if https {
-					suffix = h.cookieHTTPS
-				}
-				got := CookieName + "=" + strconv.FormatInt(id, 10) + suffix
-				if want := h.cookie(id, https).String(); got != want {
-					t.Errorf("max age %d, https %v: got %q, want %q", maxAge, https, got, want)
-				}
-				if !strings.Contains(got, "HttpOnly") {
-					t.Errorf("%q: not HttpOnly", got)
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 // Package server runs Banners locally: the site, the banner images and the
 // API on one address, with an access log, timeouts and graceful shutdown.
-// The API part is the same http.Handler the Lambda runs.
+// The API part is the same http.Handler the Lambda runs; NewLocal wires it
+// over a CSV folder, the built-in sample or a store it is given.
 package server
 
 import (
@@ -12,9 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path"
-	"strings"
 	"time"
+
+	"banners/internal/accesslog"
 )
 
 // Config says what to serve and where.
@@ -27,8 +28,8 @@ type Config struct {
 	Images http.Handler
 	// Site holds index.html and its assets, served at /.
 	Site fs.FS
-	// AccessLog gets one JSON line per request (see AccessLog); nil: no
-	// access log.
+	// AccessLog gets one JSON line per request (see accesslog.Handler);
+	// nil: no access log.
 	AccessLog io.Writer
 	// TraceID, when set, gives the trace ID an access log line carries.
 	TraceID func(context.Context) string
@@ -51,20 +52,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("/campaigns/", cfg.API)
 	mux.Handle("/images/", cfg.Images)
 	mux.Handle("/", http.FileServerFS(cfg.Site))
-	// API requests, nearly all the traffic, skip the mux's pattern
-	// matching when their path is one the mux would route to the API as
-	// it is (clean, so no redirect); the others go through the mux.
-	api := cfg.API
-	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if (strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/campaigns/")) &&
-			r.Method != http.MethodConnect && path.Clean(p) == p {
-			api.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-	return AccessLog(route, cfg.AccessLog, cfg.TraceID)
+	return accesslog.Handler(mux, cfg.AccessLog, cfg.TraceID)
 }
 
 func logger(cfg Config) *slog.Logger {

@@ -58,7 +58,7 @@ func main() {
 // Its access log goes to accessLog.
 func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writer) error {
 	fl := flag.NewFlagSet("local", flag.ContinueOnError)
-	var l app.Local
+	var l server.Local
 	addr := fl.String("addr", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&l.DataDir, "data", "", "folder of CSV files in the layout <q>/<kind>_<q>.csv (default: the built-in sample data)")
 	table := fl.String("table", "", "serve from this DynamoDB table instead of CSV data (endpoint from AWS_ENDPOINT_URL_DYNAMODB or the SDK's other standard settings)")
@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writ
 		log.Info("serving from DynamoDB", "table", *table)
 	}
 
-	cfg, api, err := app.NewLocal(l, log)
+	cfg, api, err := server.NewLocal(l, log)
 	if err != nil {
 		return err
 	}
