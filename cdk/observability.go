@@ -88,7 +88,7 @@ var logMetrics = []logMetric{
 	// DynamoDB failed and an expired entry answered.
 	{name: mStaleServes, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "stale" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	{name: mColdStarts, logs: apiLogs, pattern: `{ $.msg = "cold start" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	// The wiring at cold start (app.NewLambda: X-Ray, AWS config, client,
+	// The wiring at cold start (functions/api/wire.go: X-Ray, AWS config, client,
 	// cache, handler), in milliseconds; Lambda's own INIT (loading the
 	// binary) comes before it.
 	{name: mInitDuration, logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration_ms >= 0 }`, value: "$.init_duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},

@@ -36,7 +36,7 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/ingest"
 	"banners/internal/memory"
-	"banners/internal/server"
+	"banners/internal/accesslog"
 	"banners/internal/testkit"
 	"banners/internal/tracing"
 )
@@ -91,7 +91,7 @@ func (l *lineLog) cut(scenario string) {
 	l.buf.Reset()
 }
 
-// captureAPILines runs the API as app.NewLambda wires it (the access log
+// captureAPILines runs the API as functions/api/wire.go wires it (the access log
 // around the Lambda tracing wrapper around the handler over the cache),
 // over an in-memory store that can fail, with the Lambda's logger, and
 // returns the lines each request wrote, and the cold start line.
@@ -111,7 +111,7 @@ func captureAPILines(t *testing.T) []capturedLine {
 	api, err := app.New(store, app.Config{Cache: cache.Config{Now: clock.Now}, Now: clock.Now, Traced: true, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
-	h := server.AccessLog(tracing.LambdaHandler(app.SegmentName, api.Handler), &l.buf, tracing.TraceID)
+	h := accesslog.Handler(tracing.LambdaHandler(app.SegmentName, api.Handler), &l.buf, tracing.TraceID)
 
 	steps := []struct {
 		scenario   string
