@@ -29,6 +29,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
+	"banners/internal/accesslog"
 	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
@@ -36,7 +37,6 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/ingest"
 	"banners/internal/memory"
-	"banners/internal/accesslog"
 	"banners/internal/testkit"
 	"banners/internal/tracing"
 )
