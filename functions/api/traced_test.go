@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,8 +32,8 @@ import (
 // files; each asserts the final behaviour once set to true.
 const (
 	// adTagAnnotatesWhatItServed: httpapi annotates the ad tag's answer
-	// with banners = 1, the one banner it redirects to (today it is the
-	// size of the selection).
+	// with banners = 1 and banner_id = the banner it redirects to (today
+	// banners is the size of the selection, and there is no banner_id).
 	adTagAnnotatesWhatItServed = false
 	// accessLogHasSampled: the access log line writes "sampled" (a
 	// boolean, tracing.Sampled) beside "trace_id".
@@ -139,9 +140,14 @@ func TestTracedLambda(t *testing.T) {
 	t.Run("ad tag hit", func(t *testing.T) {
 		resp := invoke(t, "ad-tag.json", header(rootAdTag, "1"))
 		require.Equal(t, http.StatusFound, resp.StatusCode, resp.Body)
-		want := map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 1.0, "status": 302.0}
-		if !adTagAnnotatesWhatItServed {
-			want["banners"] = 7.0 // the selection; see adTagAnnotatesWhatItServed
+		want := map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0, "status": 302.0}
+		if adTagAnnotatesWhatItServed {
+			id, ok := strings.CutPrefix(resp.Headers["Location"], "/images/image_")
+			id, ok2 := strings.CutSuffix(id, ".png")
+			require.True(t, ok && ok2, "Location %q", resp.Headers["Location"])
+			n, err := strconv.ParseInt(id, 10, 64)
+			require.NoError(t, err)
+			want["banners"], want["banner_id"] = 1.0, float64(n)
 		}
 		seg := request(t, rootAdTag, want)
 		require.Nil(t, seg.Find("DynamoDB"), "a hit reads nothing: %s", seg.JSON)
