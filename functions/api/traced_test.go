@@ -51,7 +51,8 @@ const tracedFunction = "banners-api-traced-test"
 // the request's subsegment under the invocation's Parent, the annotations
 // and their types, DynamoDB subsegments naming the table and the item,
 // nothing sent for unsampled invocations, and no ERROR line from a
-// generation read made outside any request.
+// generation read made outside any request. Its subtests are steps in the
+// life of one function instance: run them together.
 func TestTracedLambda(t *testing.T) {
 	srv := dynamotest.Start(t, dynamotest.Dynalite)
 	table := loadCampaign10(t, srv)
@@ -234,7 +235,7 @@ type dynamoRecorder struct {
 	parent     string // the invocations' Parent
 	mu         sync.Mutex
 	reads      []dynamoRead
-	background chan struct{} // closed at the first untraced generation read
+	background chan struct{} // closed at the first untraced read of quarter 2's generation
 	closeOnce  sync.Once
 }
 
@@ -273,7 +274,9 @@ func (d *dynamoRecorder) record(t *testing.T, body []byte, traceHeader string) {
 	d.mu.Lock()
 	d.reads = append(d.reads, r)
 	d.mu.Unlock()
-	if r.pk == dynamo.GenerationPK && !r.traced {
+	// Quarter 2's, which the events ask for (pre-warm may read the next
+	// quarter's when the test runs just before a boundary).
+	if r.pk == dynamo.GenerationPK && r.sk == "Q#2" && !r.traced {
 		d.closeOnce.Do(func() { close(d.background) })
 	}
 }
@@ -296,8 +299,8 @@ func (d *dynamoRecorder) sawBackgroundGeneration() bool {
 	}
 }
 
-// waitBackgroundGeneration waits up to wait for the first untraced
-// generation read.
+// waitBackgroundGeneration waits up to wait for the first untraced read
+// of quarter 2's generation.
 func (d *dynamoRecorder) waitBackgroundGeneration(wait time.Duration) {
 	select {
 	case <-d.background:
