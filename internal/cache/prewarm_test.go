@@ -2,6 +2,9 @@ package cache_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -11,6 +14,7 @@ import (
 
 	"banners/internal/banner"
 	"banners/internal/cache"
+	"banners/internal/testkit"
 )
 
 // recording serves every campaign of every quarter and records when each
@@ -45,7 +49,8 @@ func TestPrewarm(t *testing.T) {
 		// The bubble starts at 2000-01-01 00:00:00 UTC: quarter 1.
 		s := &recording{}
 		var o outcomes
-		c := newCache(t, s, cache.Config{TTL: time.Hour, Annotate: o.annotate,
+		var log testkit.Buffer
+		c := newCache(t, s, cache.Config{TTL: time.Hour, Annotate: o.annotate, Logger: slog.New(slog.NewJSONHandler(&log, nil)),
 			Prewarm: cache.Prewarm{TopK: 3, Lead: 30 * time.Second, Concurrency: 1}})
 		lookups := map[int64]int{1: 5, 2: 4, 3: 3, 4: 2, 5: 1}
 		for id, n := range lookups {
@@ -81,6 +86,8 @@ func TestPrewarm(t *testing.T) {
 			require.Equal(t, tt.want, got, "campaign %d", tt.id)
 		}
 		require.Equal(t, int64(3), c.Warmed())
+		// One line per pre-warm: the reads spread over 27 s end 18 s in.
+		requirePrewarmLines(t, &log, []prewarmLine{{Quarter: 2, Campaigns: 3, Reads: 3, DurationMS: 18000}})
 
 		time.Sleep(2 * time.Second) // past the boundary: quarter 2
 		outcomes := map[int64]string{1: cache.Hit, 2: cache.Hit, 3: cache.Hit, 4: cache.Miss}
@@ -102,5 +109,35 @@ func TestPrewarm(t *testing.T) {
 			require.Len(t, s.readsOf(banner.Key{CampaignID: id, Quarter: 3}), want, "campaign %d, quarter 3", id)
 		}
 		require.Equal(t, int64(3+2), c.Warmed())
+		requirePrewarmLines(t, &log, []prewarmLine{
+			{Quarter: 2, Campaigns: 3, Reads: 3, DurationMS: 18000},
+			{Quarter: 3, Campaigns: 3, Reads: 2, DurationMS: 18000},
+		})
 	})
+}
+
+// prewarmLine is the pre-warm's log line, decoded.
+type prewarmLine struct {
+	Level      string  `json:"level"`
+	Msg        string  `json:"msg"`
+	Quarter    int     `json:"quarter"`
+	Campaigns  int     `json:"campaigns"`
+	Reads      int     `json:"reads"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// requirePrewarmLines checks that log holds exactly the lines want, at
+// INFO with the pre-warm's message.
+func requirePrewarmLines(t *testing.T, log *testkit.Buffer, want []prewarmLine) {
+	t.Helper()
+	var got []prewarmLine
+	for line := range strings.Lines(log.String()) {
+		var l prewarmLine
+		require.NoError(t, json.Unmarshal([]byte(line), &l), line)
+		got = append(got, l)
+	}
+	for i := range want {
+		want[i].Level, want[i].Msg = "INFO", "next quarter pre-warmed"
+	}
+	require.Equal(t, want, got)
 }

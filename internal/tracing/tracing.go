@@ -5,9 +5,11 @@
 // work that is not a request (the ingest), it opens a run's segment and
 // traces steps in subsegments.
 //
-// AWS calls get their own subsegments from the SDK's awsv2 instrumentor,
-// which InstrumentAWS installs on an aws.Config. No other package imports
-// the X-Ray SDK.
+// AWS calls made inside a traced request or run get their own subsegments,
+// naming the table a DynamoDB call reads (see InstrumentAWS); calls made
+// outside one (the cache's background reads) are not traced and say
+// nothing, whatever AWS_XRAY_CONTEXT_MISSING asks for. No other package
+// imports the X-Ray SDK.
 package tracing
 
 import (
@@ -18,8 +20,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-xray-sdk-go/v2/instrumentation/awsv2"
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/ctxmissing"
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
@@ -94,7 +94,7 @@ func Handler(name string, h http.Handler) http.Handler {
 func LambdaHandler(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if ctx.Value(xray.LambdaTraceHeaderKey) == nil && xray.GetSegment(ctx) == nil {
+		if !traced(ctx) {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, xray.RecorderContextKey{}, ignoreMissing)))
 			return
 		}
@@ -193,13 +193,6 @@ func (t *StoreTracer) Campaign(ctx context.Context, k banner.Key) (*banner.Campa
 	return c, err
 }
 
-// InstrumentAWS makes every AWS call made with cfg open a subsegment of the
-// caller's segment (named after the service, with the operation and request
-// ID). Without a segment in the call's context the call is not traced.
-func InstrumentAWS(cfg *aws.Config) {
-	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
-}
-
 // Segment begins a segment named name for a run outside any request (a
 // command-line load) and returns its context and the function that closes
 // it, recording the run's error.
@@ -213,7 +206,7 @@ func Segment(ctx context.Context, name string) (context.Context, func(error)) {
 // Without a segment, or a Lambda trace header, in ctx it runs fn untraced
 // and silently.
 func Capture(ctx context.Context, name string, fn func(context.Context) error) error {
-	if xray.GetSegment(ctx) == nil && ctx.Value(xray.LambdaTraceHeaderKey) == nil {
+	if !traced(ctx) {
 		return fn(ctx)
 	}
 	return xray.Capture(ctx, name, fn)
@@ -229,34 +222,60 @@ func Metadata(ctx context.Context, key string, v any) {
 
 // TraceID returns the X-Ray trace ID of the request ctx belongs to: the
 // Root of the Lambda invocation's trace header, or the ID of the segment
-// in ctx; "" when there is neither.
+// in ctx; "" when there is neither. The trace exists in X-Ray only when
+// the request was sampled (see Sampled).
 func TraceID(ctx context.Context) string {
+	id, _ := trace(ctx)
+	return id
+}
+
+// Sampled reports whether the request ctx belongs to is sampled, that is
+// whether its trace is sent to X-Ray: the Lambda invocation's trace header
+// says Sampled=1, or the segment in ctx was sampled. False without either.
+func Sampled(ctx context.Context) bool {
+	_, sampled := trace(ctx)
+	return sampled
+}
+
+// trace returns the trace ID and sampling decision of ctx's request.
+func trace(ctx context.Context) (id string, sampled bool) {
 	if h, _ := ctx.Value(xray.LambdaTraceHeaderKey).(string); h != "" {
 		for part := range strings.SplitSeq(h, ";") {
-			if root, ok := strings.CutPrefix(part, "Root="); ok {
-				return root
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			switch k {
+			case "Root":
+				id = v
+			case "Sampled":
+				sampled = v == "1"
 			}
+		}
+		if id != "" {
+			return id, sampled
 		}
 	}
 	if seg := xray.GetSegment(ctx); seg != nil {
-		if p := seg.ParentSegment; p != nil {
-			return p.TraceID
+		root := seg
+		if seg.ParentSegment != nil {
+			root = seg.ParentSegment
 		}
-		return seg.TraceID
+		// Both are set when the segment is made, before any context
+		// holds it, and never change.
+		return root.TraceID, root.Sampled
 	}
-	return ""
+	return "", false
 }
 
-// LogHandler returns a slog.Handler that adds "trace_id" to every record
-// logged with a context inside a traced request (see TraceID), so a log
-// line leads to its trace, then hands the record to h.
+// LogHandler returns a slog.Handler that adds "trace_id" and "sampled" to
+// every record logged with a context inside a traced request (see TraceID
+// and Sampled), so a line leads to its trace when sampled says it exists,
+// then hands the record to h.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := TraceID(ctx); id != "" {
-		r.AddAttrs(slog.String("trace_id", id))
+	if id, sampled := trace(ctx); id != "" {
+		r.AddAttrs(slog.String("trace_id", id), slog.Bool("sampled", sampled))
 	}
 	return h.Handler.Handle(ctx, r)
 }

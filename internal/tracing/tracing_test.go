@@ -22,20 +22,27 @@ func TestTraceIDInLogs(t *testing.T) {
 	require.NotEmpty(t, seg.TraceID)
 	sub, subseg := xray.BeginSubsegment(local, "inner")
 	defer subseg.Close(nil)
-	tests := []struct {
-		name string
-		ctx  context.Context
-		want string
-	}{
+	lambda := func(header string) context.Context {
 		//lint:ignore SA1029 the Lambda runtime's own string key, which the SDK reads
-		{"Lambda trace header", context.WithValue(context.Background(), xray.LambdaTraceHeaderKey, "Root="+root+";Parent=53995c3f42cd8ad8;Sampled=1"), root},
-		{"local segment", local, seg.TraceID},
-		{"subsegment", sub, seg.TraceID},
-		{"no trace", context.Background(), ""},
+		return context.WithValue(context.Background(), xray.LambdaTraceHeaderKey, header)
+	}
+	tests := []struct {
+		name        string
+		ctx         context.Context
+		want        string
+		wantSampled bool
+	}{
+		{"Lambda trace header, sampled", lambda("Root=" + root + ";Parent=53995c3f42cd8ad8;Sampled=1"), root, true},
+		{"Lambda trace header, not sampled", lambda("Root=" + root + ";Parent=53995c3f42cd8ad8;Sampled=0"), root, false},
+		{"Lambda trace header, Lineage after Sampled", lambda("Root=" + root + ";Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1"), root, true},
+		{"local segment", local, seg.TraceID, true},
+		{"subsegment", sub, seg.TraceID, true},
+		{"no trace", context.Background(), "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, tracing.TraceID(tt.ctx))
+			require.Equal(t, tt.wantSampled, tracing.Sampled(tt.ctx))
 
 			var out strings.Builder
 			log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&out, nil))).With("app", "banners")
@@ -44,8 +51,11 @@ func TestTraceIDInLogs(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(out.String()), &got))
 			id, ok := got["trace_id"]
 			require.Equal(t, tt.want != "", ok, out.String())
+			sampled, sok := got["sampled"]
+			require.Equal(t, ok, sok, "sampled beside trace_id: %s", out.String())
 			if ok {
 				require.Equal(t, tt.want, id)
+				require.Equal(t, tt.wantSampled, sampled)
 			}
 			require.Equal(t, "banners", got["app"], "attributes added with With stay")
 		})

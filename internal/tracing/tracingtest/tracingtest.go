@@ -1,6 +1,8 @@
 // Package tracingtest captures X-Ray segments in tests: a UDP listener on a
-// free loopback port stands in for the X-Ray daemon, and the SDK is set to
-// sample every request.
+// free loopback port stands in for the X-Ray daemon, for this process's SDK
+// (Start, which also sets it to sample every request) or for another
+// process's (Listen, such as a Lambda bootstrap given the address in
+// AWS_XRAY_DAEMON_ADDRESS).
 package tracingtest
 
 import (
@@ -39,8 +41,10 @@ type Segment struct {
 	Fault       bool           `json:"fault"`
 	Error       bool           `json:"error"`
 	Annotations map[string]any `json:"annotations"`
-	AWS         map[string]any `json:"aws"`
-	HTTP        struct {
+	// Metadata is by namespace, then key.
+	Metadata map[string]map[string]any `json:"metadata"`
+	AWS      map[string]any            `json:"aws"`
+	HTTP     struct {
 		Request struct {
 			Method string `json:"method"`
 			URL    string `json:"url"`
@@ -84,6 +88,27 @@ var header = []byte(`{"format": "json", "version": 1}` + "\n")
 // starts: default daemon address and sampling, logging to slog.Default().
 func Start(t testing.TB) *Daemon {
 	t.Helper()
+	d := Listen(t)
+	t.Cleanup(func() {
+		if err := tracing.Configure(tracing.Config{}); err != nil {
+			t.Errorf("reset X-Ray: %v", err)
+		}
+	})
+	err := tracing.Configure(tracing.Config{
+		DaemonAddr: d.Addr(),
+		Sampling:   SampleAll(),
+		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatalf("configure X-Ray: %v", err)
+	}
+	return d
+}
+
+// Listen listens on a free loopback UDP port until t ends, leaving this
+// process's SDK as it is: the daemon for another process, pointed at Addr.
+func Listen(t testing.TB) *Daemon {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatalf("listen for X-Ray segments: %v", err)
@@ -97,18 +122,7 @@ func Start(t testing.TB) *Daemon {
 	t.Cleanup(func() {
 		conn.Close()
 		<-done
-		if err := tracing.Configure(tracing.Config{}); err != nil {
-			t.Errorf("reset X-Ray: %v", err)
-		}
 	})
-	err = tracing.Configure(tracing.Config{
-		DaemonAddr: conn.LocalAddr().String(),
-		Sampling:   SampleAll(),
-		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
-	if err != nil {
-		t.Fatalf("configure X-Ray: %v", err)
-	}
 	return d
 }
 
