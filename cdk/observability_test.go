@@ -111,7 +111,7 @@ func captureAPILines(t *testing.T) []capturedLine {
 	api, err := app.New(store, app.Config{Cache: cache.Config{Now: clock.Now}, Now: clock.Now, Traced: true, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
-	h := accesslog.Handler(tracing.LambdaHandler(app.SegmentName, api.Handler), &l.buf, tracing.TraceID)
+	h := accesslog.Handler(tracing.LambdaHandler(app.SegmentName, api.Handler), &l.buf, tracing.Trace)
 
 	steps := []struct {
 		scenario   string

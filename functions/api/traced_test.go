@@ -28,18 +28,6 @@ import (
 	"banners/internal/tracing/tracingtest"
 )
 
-// Switches for behaviour that needs changes outside this package's new
-// files; each asserts the final behaviour once set to true.
-const (
-	// adTagAnnotatesWhatItServed: httpapi annotates the ad tag's answer
-	// with banners = 1 and banner_id = the banner it redirects to (today
-	// banners is the size of the selection, and there is no banner_id).
-	adTagAnnotatesWhatItServed = false
-	// accessLogHasSampled: the access log line writes "sampled" (a
-	// boolean, tracing.Sampled) beside "trace_id".
-	accessLogHasSampled = false
-)
-
 // tracedFunction is the function name the traced test runs under.
 const tracedFunction = "banners-api-traced-test"
 
@@ -141,15 +129,13 @@ func TestTracedLambda(t *testing.T) {
 	t.Run("ad tag hit", func(t *testing.T) {
 		resp := invoke(t, "ad-tag.json", header(rootAdTag, "1"))
 		require.Equal(t, http.StatusFound, resp.StatusCode, resp.Body)
-		want := map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 7.0, "status": 302.0}
-		if adTagAnnotatesWhatItServed {
-			id, ok := strings.CutPrefix(resp.Headers["Location"], "/images/image_")
-			id, ok2 := strings.CutSuffix(id, ".png")
-			require.True(t, ok && ok2, "Location %q", resp.Headers["Location"])
-			n, err := strconv.ParseInt(id, 10, 64)
-			require.NoError(t, err)
-			want["banners"], want["banner_id"] = 1.0, float64(n)
-		}
+		id, ok := strings.CutPrefix(resp.Headers["Location"], "/images/image_")
+		id, ok2 := strings.CutSuffix(id, ".png")
+		require.True(t, ok && ok2, "Location %q", resp.Headers["Location"])
+		n, err := strconv.ParseInt(id, 10, 64)
+		require.NoError(t, err)
+		// The ad tag serves one banner of the seven selected, and says which.
+		want := map[string]any{"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 1.0, "banner_id": float64(n), "status": 302.0}
 		seg := request(t, rootAdTag, want)
 		require.Nil(t, seg.Find("DynamoDB"), "a hit reads nothing: %s", seg.JSON)
 	})
@@ -193,9 +179,7 @@ func TestTracedLambda(t *testing.T) {
 			requests++
 			id, _ := l["trace_id"].(string)
 			require.Contains(t, []string{rootMiss, rootAdTag, rootUnsample, rootAfter}, id, line)
-			if accessLogHasSampled {
-				require.Equal(t, id != rootUnsample, l["sampled"], line)
-			}
+			require.Equal(t, id != rootUnsample, l["sampled"], line)
 		}
 		require.GreaterOrEqual(t, requests, 4)
 	})

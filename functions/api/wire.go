@@ -133,5 +133,5 @@ func newHandler(getenv func(string) string, log *slog.Logger, accessLog io.Write
 	if err != nil {
 		return nil, err
 	}
-	return accesslog.Handler(tracing.LambdaHandler(app.SegmentName, api.Handler), accessLog, tracing.TraceID), nil
+	return accesslog.Handler(tracing.LambdaHandler(app.SegmentName, api.Handler), accessLog, tracing.Trace), nil
 }

@@ -16,13 +16,14 @@ import (
 // method, path, status, bytes, duration_ms (milliseconds, to the
 // microsecond; the operators' latency metric copies it), the facts the
 // handler noted with Note (such as campaign_id, quarter, cache and
-// banners), and trace_id when traceID is not nil and returns one. With out
-// nil it returns next: no access log.
+// banners), and trace_id and sampled (a boolean: whether the trace exists
+// in X-Ray) when trace is not nil and returns an ID. With out nil it
+// returns next: no access log.
 //
 // Each line is one Write call, so lines of concurrent requests do not
 // interleave when out is safe for concurrent use (os.Stderr, the local
 // server's LogWriter).
-func Handler(next http.Handler, out io.Writer, traceID func(context.Context) string) http.Handler {
+func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id string, sampled bool)) http.Handler {
 	if out == nil {
 		return next
 	}
@@ -33,7 +34,7 @@ func Handler(next http.Handler, out io.Writer, traceID func(context.Context) str
 		var n notes
 		ctx := r.Context()
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, notesKey{}, &n)))
-		attrs := make([]slog.Attr, 0, 6+len(n))
+		attrs := make([]slog.Attr, 0, 7+len(n))
 		attrs = append(attrs,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -41,9 +42,9 @@ func Handler(next http.Handler, out io.Writer, traceID func(context.Context) str
 			slog.Int("bytes", rec.bytes),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 		attrs = append(attrs, n...)
-		if traceID != nil {
-			if id := traceID(ctx); id != "" {
-				attrs = append(attrs, slog.String("trace_id", id))
+		if trace != nil {
+			if id, sampled := trace(ctx); id != "" {
+				attrs = append(attrs, slog.String("trace_id", id), slog.Bool("sampled", sampled))
 			}
 		}
 		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)

@@ -42,7 +42,7 @@ func TestHandler(t *testing.T) {
 			accesslog.Note(r.Context(), "banners", 5)
 			w.WriteHeader(http.StatusNotFound)
 		}, map[string]any{"level": "INFO", "msg": "request", "method": "GET", "path": "/api/campaigns/10/banners", "status": 404.0, "bytes": 0.0,
-			"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 5.0, "trace_id": traceID}},
+			"campaign_id": 10.0, "quarter": 2.0, "cache": "hit", "banners": 5.0, "trace_id": traceID, "sampled": true}},
 		{"many notes", "/api/x", "", func(_ http.ResponseWriter, r *http.Request) {
 			for i := range 9 {
 				accesslog.Note(r.Context(), "n"+strconv.Itoa(i), i)
@@ -63,8 +63,8 @@ func TestHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			traceID := func(context.Context) string { return tt.traceID }
-			h := accesslog.Handler(http.HandlerFunc(tt.serve), &out, traceID)
+			trace := func(context.Context) (string, bool) { return tt.traceID, tt.traceID != "" }
+			h := accesslog.Handler(http.HandlerFunc(tt.serve), &out, trace)
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.URL.Path = tt.path
 			before := time.Now()
@@ -149,7 +149,7 @@ func BenchmarkHandler(b *testing.B) {
 		accesslog.Note(ctx, "banners", 10)
 		w.Write(body) //nolint:errcheck // discards
 	})
-	h := accesslog.Handler(next, io.Discard, func(context.Context) string { return "1-5759e988-bd862e3fe1be46a994272793" })
+	h := accesslog.Handler(next, io.Discard, func(context.Context) (string, bool) { return "1-5759e988-bd862e3fe1be46a994272793", true })
 	r := httptest.NewRequest(http.MethodGet, "/api/campaigns/10/banners", nil)
 	w := &discard{h: http.Header{}}
 	b.ReportAllocs()

@@ -173,7 +173,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 		return
 	}
 	if h.annotate != nil {
-		h.annotate(ctx, "banners", len(ids))
+		// What was served: the ad tag serves one banner of the selection.
+		if redirect {
+			h.annotate(ctx, "banners", 1)
+			h.annotate(ctx, "banner_id", ids[0])
+		} else {
+			h.annotate(ctx, "banners", len(ids))
+		}
 	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")

@@ -66,7 +66,7 @@ func NewLocal(l Local, log *slog.Logger) (Config, *app.API, error) {
 	if err != nil {
 		return Config{}, nil, err
 	}
-	// No TraceID: the access log wraps the whole server, outside the
+	// No Trace: the access log wraps the whole server, outside the
 	// segment tracing.Handler opens for an API request, so it has none.
 	cfg := Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log, AccessLog: l.AccessLog}
 	if l.Traced {

@@ -225,7 +225,7 @@ func Metadata(ctx context.Context, key string, v any) {
 // in ctx; "" when there is neither. The trace exists in X-Ray only when
 // the request was sampled (see Sampled).
 func TraceID(ctx context.Context) string {
-	id, _ := trace(ctx)
+	id, _ := Trace(ctx)
 	return id
 }
 
@@ -233,12 +233,13 @@ func TraceID(ctx context.Context) string {
 // whether its trace is sent to X-Ray: the Lambda invocation's trace header
 // says Sampled=1, or the segment in ctx was sampled. False without either.
 func Sampled(ctx context.Context) bool {
-	_, sampled := trace(ctx)
+	_, sampled := Trace(ctx)
 	return sampled
 }
 
-// trace returns the trace ID and sampling decision of ctx's request.
-func trace(ctx context.Context) (id string, sampled bool) {
+// Trace returns the trace ID and sampling decision of ctx's request: the
+// TraceID and Sampled of ctx at once.
+func Trace(ctx context.Context) (id string, sampled bool) {
 	if h, _ := ctx.Value(xray.LambdaTraceHeaderKey).(string); h != "" {
 		for part := range strings.SplitSeq(h, ";") {
 			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -274,7 +275,7 @@ func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 type logHandler struct{ slog.Handler }
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id, sampled := trace(ctx); id != "" {
+	if id, sampled := Trace(ctx); id != "" {
 		r.AddAttrs(slog.String("trace_id", id), slog.Bool("sampled", sampled))
 	}
 	return h.Handler.Handle(ctx, r)
