@@ -114,20 +114,6 @@ func NewRetryer() aws.Retryer {
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// item is the stored form of a banner.Campaign. Its attributes (see
-// attrs.go) are pk and sk (S), x (N), and the lists of numbers eb, er, cb,
-// cc and f, each left out when empty.
-type item struct {
-	PK         string
-	SK         string
-	Converting int     // x
-	EarnerIDs  []int64 // eb
-	Revenues   []int64 // er
-	ClickedIDs []int64 // cb
-	Clicks     []int64 // cc
-	Fill       []int64 // f
-}
-
 // campaignPK returns the partition key of a campaign: "C#<id>".
 func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
 
@@ -140,42 +126,6 @@ func keyOf(k banner.Key) map[string]types.AttributeValue {
 		PartitionKey: &types.AttributeValueMemberS{Value: campaignPK(k.CampaignID)},
 		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(k.Quarter)},
 	}
-}
-
-// toItem converts c to its stored form, cutting Fill to MaxFill.
-func toItem(c *banner.Campaign) item {
-	it := item{
-		PK:         campaignPK(c.CampaignID),
-		SK:         quarterSK(c.Quarter),
-		Converting: c.Converting,
-	}
-	for _, e := range c.Earners {
-		it.EarnerIDs = append(it.EarnerIDs, e.BannerID)
-		it.Revenues = append(it.Revenues, e.Revenue)
-	}
-	for _, cl := range c.Clicked {
-		it.ClickedIDs = append(it.ClickedIDs, cl.BannerID)
-		it.Clicks = append(it.Clicks, cl.Clicks)
-	}
-	if len(c.Fill) > 0 {
-		it.Fill = c.Fill[:min(len(c.Fill), MaxFill):min(len(c.Fill), MaxFill)]
-	}
-	return it
-}
-
-// campaign converts a stored item for k back into the read model.
-func (it *item) campaign(k banner.Key) (*banner.Campaign, error) {
-	if len(it.EarnerIDs) != len(it.Revenues) || len(it.ClickedIDs) != len(it.Clicks) {
-		return nil, fmt.Errorf("corrupt item %s/%s: lists of different lengths", it.PK, it.SK)
-	}
-	c := &banner.Campaign{Key: k, Converting: it.Converting, Fill: it.Fill}
-	for i, id := range it.EarnerIDs {
-		c.Earners = append(c.Earners, banner.Earner{BannerID: id, Revenue: it.Revenues[i]})
-	}
-	for i, id := range it.ClickedIDs {
-		c.Clicked = append(c.Clicked, banner.Clicked{BannerID: id, Clicks: it.Clicks[i]})
-	}
-	return c, nil
 }
 
 // Campaign returns the read model for k with one eventually consistent
@@ -192,11 +142,11 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	if out.Item == nil {
 		return nil, banner.ErrNotFound
 	}
-	it, err := decodeItem(out.Item)
+	c, err := decodeCampaign(k, out.Item)
 	if err != nil {
 		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
 	}
-	return it.campaign(k)
+	return c, nil
 }
 
 // CreateTable creates the table on demand (pay per request) with the
