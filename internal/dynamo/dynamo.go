@@ -47,55 +47,15 @@ const MaxCampaigns = 10000
 // for concurrent use by readers; PutQuarter calls for the same quarter must
 // not run concurrently (the manifest detects it and fails the later one).
 type Store struct {
-	ops   operations
-	batch batchWriter
-	table string
-	retry backoff
-}
-
-// operations are the calls the store makes, as method values of the SDK's
-// client rather than the client itself. The X-Ray SDK links html/template,
-// whose reflection makes the linker keep every exported method of any type
-// reachable through an interface: a *dynamodb.Client field of Store (which
-// is served as a banner.Store) would keep all of the client's operations,
-// 3 MB of the API function's binary and part of every cold start.
-// TestLambdaLinksOnlyTheOperationsItCalls guards it.
-type operations struct {
-	getItem       func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	putItem       func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	createTable   func(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	describeTable describeTable
-}
-
-// describeTable is the call that waits for a new table, as the SDK's
-// waiter takes it.
-type describeTable func(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-
-func (f describeTable) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return f(ctx, in, optFns...)
-}
-
-// batchWrite is BatchWriteItem as a batchWriter.
-type batchWrite func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-
-func (f batchWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	return f(ctx, in, optFns...)
+	client *dynamodb.Client
+	table  string
+	retry  backoff
 }
 
 // New returns a Store on table, using client. The client's endpoint, region
 // and retryer come from the caller's aws.Config (see NewRetryer).
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{
-		ops: operations{
-			getItem:       client.GetItem,
-			putItem:       client.PutItem,
-			createTable:   client.CreateTable,
-			describeTable: client.DescribeTable,
-		},
-		batch: batchWrite(client.BatchWriteItem),
-		table: table,
-		retry: defaultBackoff,
-	}
+	return &Store{client: client, table: table, retry: defaultBackoff}
 }
 
 // NewRetryer returns the SDK retryer the service uses: the standard retryer
@@ -132,7 +92,7 @@ func keyOf(k banner.Key) map[string]types.AttributeValue {
 // GetItem, or banner.ErrNotFound when the table holds no item for k. Any
 // other error is the SDK's (after its retries), wrapped with the key.
 func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
-	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table),
 		Key:       keyOf(k),
 	})
@@ -153,7 +113,7 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 // String keys pk and sk, and waits up to two minutes until it is active. A
 // table that already exists is not an error.
 func (s *Store) CreateTable(ctx context.Context) error {
-	_, err := s.ops.createTable(ctx, &dynamodb.CreateTableInput{
+	_, err := s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(s.table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -169,7 +129,7 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", s.table, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(s.ops.describeTable, func(o *dynamodb.TableExistsWaiterOptions) {
+	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})

@@ -254,7 +254,7 @@ func randomHex() string {
 
 // manifest reads q's manifest with a strongly consistent GetItem.
 func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool, error) {
-	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            manifestKey(q),
 		ConsistentRead: aws.Bool(true),
@@ -294,7 +294,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	_, err := s.ops.putItem(ctx, in)
+	_, err := s.client.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		err = ErrConflict
@@ -346,7 +346,7 @@ type writer struct {
 	retry backoff
 }
 
-func (s *Store) writer() writer { return writer{api: s.batch, table: s.table, retry: s.retry} }
+func (s *Store) writer() writer { return writer{api: s.client, table: s.table, retry: s.retry} }
 
 // write sends reqs in batches of BatchSize, each until DynamoDB has
 // processed all of it.
