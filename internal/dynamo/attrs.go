@@ -5,19 +5,18 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"banners/internal/banner"
 )
 
-// The stored forms (item, manifest, generation) convert to and from
+// The stored forms (campaign, manifest, generation) convert to and from
 // DynamoDB attributes by hand, not with the SDK's reflective attributevalue
 // package: that package links service/dynamodbstreams, whose initialisation
-// the API function would pay at every cold start. The attributes are those
-// attributevalue wrote: strings S, numbers N, lists of numbers L of N, the
-// manifest's done flag BOOL; the lists eb, er, cb, cc and f are left out
-// when nil (an empty list is written as an empty L, as attributevalue
-// wrote it) and the manifest's lease when 0. Decoding takes a missing or
-// NULL attribute as the zero value, ignores attributes it does not know,
-// and rejects any other type, or a number that does not parse, with an
-// error naming the attribute.
+// the API function would pay at every cold start. Strings are S, numbers N,
+// lists of numbers L of N, the manifest's done flag BOOL. An empty list and
+// a zero lease are left out. Decoding takes a missing attribute as the zero
+// value, ignores attributes it does not know, and rejects any other type,
+// or a number that does not parse, with an error naming the attribute.
 
 // Attribute names. They are short: they count towards the item size and
 // so towards every read and write.
@@ -35,34 +34,40 @@ const (
 	attrGen         = "g"
 )
 
-// attributes returns it as a DynamoDB item.
-func (it *item) attributes() map[string]types.AttributeValue {
+// encodeCampaign returns c as a DynamoDB item, cutting Fill to MaxFill.
+func encodeCampaign(c *banner.Campaign) map[string]types.AttributeValue {
 	av := make(map[string]types.AttributeValue, 8)
-	av[PartitionKey] = str(it.PK)
-	av[SortKey] = str(it.SK)
-	av[attrConverting] = num(int64(it.Converting))
-	putList(av, attrEarnerIDs, it.EarnerIDs, true)
-	putList(av, attrRevenues, it.Revenues, true)
-	putList(av, attrClickedIDs, it.ClickedIDs, true)
-	putList(av, attrClicks, it.Clicks, true)
-	putList(av, attrFill, it.Fill, true)
+	av[PartitionKey] = str(campaignPK(c.CampaignID))
+	av[SortKey] = str(quarterSK(c.Quarter))
+	av[attrConverting] = num(int64(c.Converting))
+	putList(av, attrEarnerIDs, len(c.Earners), func(i int) int64 { return c.Earners[i].BannerID })
+	putList(av, attrRevenues, len(c.Earners), func(i int) int64 { return c.Earners[i].Revenue })
+	putList(av, attrClickedIDs, len(c.Clicked), func(i int) int64 { return c.Clicked[i].BannerID })
+	putList(av, attrClicks, len(c.Clicked), func(i int) int64 { return c.Clicked[i].Clicks })
+	putList(av, attrFill, min(len(c.Fill), MaxFill), func(i int) int64 { return c.Fill[i] })
 	return av
 }
 
-// decodeItem reads a campaign item.
-func decodeItem(av map[string]types.AttributeValue) (item, error) {
+// decodeCampaign reads the item of k.
+func decodeCampaign(k banner.Key, av map[string]types.AttributeValue) (*banner.Campaign, error) {
 	d := decoder{av: av}
-	it := item{
-		PK:         d.str(PartitionKey),
-		SK:         d.str(SortKey),
-		Converting: int(d.int(attrConverting)),
-		EarnerIDs:  d.ints(attrEarnerIDs),
-		Revenues:   d.ints(attrRevenues),
-		ClickedIDs: d.ints(attrClickedIDs),
-		Clicks:     d.ints(attrClicks),
-		Fill:       d.ints(attrFill),
+	c := &banner.Campaign{Key: k, Converting: int(d.int(attrConverting)), Fill: d.ints(attrFill)}
+	earners, revenues := d.ints(attrEarnerIDs), d.ints(attrRevenues)
+	clicked, clicks := d.ints(attrClickedIDs), d.ints(attrClicks)
+	if d.err != nil {
+		return nil, d.err
 	}
-	return it, d.err
+	if len(earners) != len(revenues) || len(clicked) != len(clicks) {
+		return nil, fmt.Errorf("lists of different lengths: %s %d, %s %d, %s %d, %s %d",
+			attrEarnerIDs, len(earners), attrRevenues, len(revenues), attrClickedIDs, len(clicked), attrClicks, len(clicks))
+	}
+	for i, id := range earners {
+		c.Earners = append(c.Earners, banner.Earner{BannerID: id, Revenue: revenues[i]})
+	}
+	for i, id := range clicked {
+		c.Clicked = append(c.Clicked, banner.Clicked{BannerID: id, Clicks: clicks[i]})
+	}
+	return c, nil
 }
 
 // attributes returns m as a DynamoDB item.
@@ -70,7 +75,7 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 	av := make(map[string]types.AttributeValue, 6)
 	av[PartitionKey] = str(m.PK)
 	av[SortKey] = str(m.SK)
-	putList(av, attrCampaigns, m.Campaigns, false)
+	putList(av, attrCampaigns, len(m.Campaigns), func(i int) int64 { return m.Campaigns[i] })
 	av[attrManifestGen] = str(m.Gen)
 	av[attrDone] = &types.AttributeValueMemberBOOL{Value: m.Done}
 	if m.Lease != 0 {
@@ -115,19 +120,15 @@ func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// putList sets av[name] to the list of numbers ns. A nil ns is left out
-// when omitEmpty and NULL otherwise (as attributevalue wrote them); an
-// empty, non-nil one is an empty list.
-func putList(av map[string]types.AttributeValue, name string, ns []int64, omitEmpty bool) {
-	if ns == nil {
-		if !omitEmpty {
-			av[name] = &types.AttributeValueMemberNULL{Value: true}
-		}
+// putList sets av[name] to the list of the n numbers at(0), …, at(n-1),
+// or leaves it out when n is 0.
+func putList(av map[string]types.AttributeValue, name string, n int, at func(int) int64) {
+	if n == 0 {
 		return
 	}
-	l := make([]types.AttributeValue, len(ns))
-	for i, n := range ns {
-		l[i] = num(n)
+	l := make([]types.AttributeValue, n)
+	for i := range l {
+		l[i] = num(at(i))
 	}
 	av[name] = &types.AttributeValueMemberL{Value: l}
 }
@@ -138,7 +139,7 @@ type decoder struct {
 	err error
 }
 
-// get returns the attribute name, or nil when it is missing or NULL.
+// get returns the attribute name, or nil when it is missing.
 func (d *decoder) get(name string) types.AttributeValue {
 	if d.err != nil {
 		return nil
@@ -146,8 +147,6 @@ func (d *decoder) get(name string) types.AttributeValue {
 	v := d.av[name]
 	nilMember := false
 	switch v := v.(type) {
-	case *types.AttributeValueMemberNULL:
-		return nil
 	// A nil member, which DynamoDB never sends, is an error, not a panic.
 	case *types.AttributeValueMemberS:
 		nilMember = v == nil
@@ -218,6 +217,9 @@ func (d *decoder) ints(name string) []int64 {
 		l = v.Value
 	default:
 		d.fail(name, "want L, got %s", typeName(v))
+		return nil
+	}
+	if len(l) == 0 {
 		return nil
 	}
 	ns := make([]int64, len(l))

@@ -1,18 +1,20 @@
 package dynamo
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
+
+	"banners/internal/banner"
 )
 
-// The stored forms as attributevalue wrote them before attrs.go: the
-// hand-written conversion must write the same attributes and read them
-// back, so that tables written before stay readable.
+// The stored forms as attributevalue writes them from tagged structs: an
+// encoding independent of attrs.go that the hand-written one must match.
 type (
-	avItem struct {
+	avCampaign struct {
 		PK         string  `dynamodbav:"pk"`
 		SK         string  `dynamodbav:"sk"`
 		Converting int     `dynamodbav:"x"`
@@ -25,7 +27,7 @@ type (
 	avManifest struct {
 		PK        string  `dynamodbav:"pk"`
 		SK        string  `dynamodbav:"sk"`
-		Campaigns []int64 `dynamodbav:"c"`
+		Campaigns []int64 `dynamodbav:"c,omitempty"`
 		Gen       string  `dynamodbav:"gen"`
 		Done      bool    `dynamodbav:"done"`
 		Lease     int64   `dynamodbav:"lease,omitempty"`
@@ -37,28 +39,56 @@ type (
 	}
 )
 
-func TestAttributesAsAttributevalueWroteThem(t *testing.T) {
-	items := []item{
-		{PK: "C#10", SK: "Q#2", Converting: 7, EarnerIDs: []int64{105, 101}, Revenues: []int64{5000, 1000},
-			ClickedIDs: []int64{300}, Clicks: []int64{4}, Fill: []int64{1, -2, 9007199254740993}},
-		{PK: "C#11", SK: "Q#1", Fill: []int64{42}},
-		{PK: "C#12", SK: "Q#4", Converting: 1, EarnerIDs: []int64{1}, Revenues: []int64{0}},
-		{PK: "C#13", SK: "Q#3", ClickedIDs: []int64{}, Clicks: []int64{}},
+func TestAttributes(t *testing.T) {
+	fill := make([]int64, MaxFill+3)
+	for i := range fill {
+		fill[i] = int64(i + 1)
 	}
-	for _, it := range items {
-		t.Run("item "+it.PK, func(t *testing.T) {
-			want, err := attributevalue.MarshalMap(avItem(it))
+	tests := []struct {
+		c    banner.Campaign
+		want avCampaign
+	}{
+		{
+			banner.Campaign{Key: banner.Key{CampaignID: 10, Quarter: 2}, Converting: 7,
+				Earners: []banner.Earner{{BannerID: 105, Revenue: 5000}, {BannerID: 101, Revenue: 1000}},
+				Clicked: []banner.Clicked{{BannerID: 300, Clicks: 4}},
+				Fill:    []int64{1, -2, 9007199254740993}},
+			avCampaign{PK: "C#10", SK: "Q#2", Converting: 7, EarnerIDs: []int64{105, 101}, Revenues: []int64{5000, 1000},
+				ClickedIDs: []int64{300}, Clicks: []int64{4}, Fill: []int64{1, -2, 9007199254740993}},
+		},
+		{
+			banner.Campaign{Key: banner.Key{CampaignID: 11, Quarter: 1}, Fill: []int64{42}},
+			avCampaign{PK: "C#11", SK: "Q#1", Fill: []int64{42}},
+		},
+		{
+			banner.Campaign{Key: banner.Key{CampaignID: 12, Quarter: 4}, Converting: 1, Earners: []banner.Earner{{BannerID: 1}}},
+			avCampaign{PK: "C#12", SK: "Q#4", Converting: 1, EarnerIDs: []int64{1}, Revenues: []int64{0}},
+		},
+		{
+			banner.Campaign{Key: banner.Key{CampaignID: 13, Quarter: 3}, Earners: []banner.Earner{}, Fill: fill},
+			avCampaign{PK: "C#13", SK: "Q#3", Fill: fill[:MaxFill]},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("campaign %d", tt.c.CampaignID), func(t *testing.T) {
+			want, err := attributevalue.MarshalMap(tt.want)
 			require.NoError(t, err)
-			require.Equal(t, want, it.attributes())
-			got, err := decodeItem(want)
+			got := encodeCampaign(&tt.c)
+			require.Equal(t, want, got)
+
+			back, err := decodeCampaign(tt.c.Key, got)
 			require.NoError(t, err)
-			require.Equal(t, it, got)
+			wantBack := tt.c
+			wantBack.Fill = tt.c.Fill[:min(len(tt.c.Fill), MaxFill)]
+			if len(wantBack.Earners) == 0 {
+				wantBack.Earners = nil // an empty list is not stored
+			}
+			require.Equal(t, &wantBack, back)
 		})
 	}
 	manifests := []manifest{
 		{PK: manifestPK, SK: "Q#1", Campaigns: []int64{1, 2, 30}, Gen: "sha256-ab/run-cd", Done: true},
-		{PK: manifestPK, SK: "Q#2", Campaigns: []int64{}, Gen: "run-ef", Lease: 1795000000123},
-		{PK: manifestPK, SK: "Q#3", Gen: ""},
+		{PK: manifestPK, SK: "Q#2", Gen: "run-ef", Lease: 1795000000123},
 	}
 	for _, m := range manifests {
 		t.Run("manifest "+m.SK, func(t *testing.T) {
@@ -97,9 +127,9 @@ func TestDecodeRejectsWrongAttributes(t *testing.T) {
 		wantErr string // "" for no error
 	}{
 		{"item: missing lists are empty", decodeItemErr, key(map[string]types.AttributeValue{"x": n("3")}), ""},
-		{"item: NULL is empty", decodeItemErr, key(map[string]types.AttributeValue{"f": &types.AttributeValueMemberNULL{Value: true}}), ""},
 		{"item: unknown attributes are ignored", decodeItemErr, key(map[string]types.AttributeValue{"zz": &types.AttributeValueMemberM{}}), ""},
-		{"item: pk a number", decodeItemErr, map[string]types.AttributeValue{"pk": n("1")}, `attribute "pk": want S, got N`},
+		{"item: f NULL", decodeItemErr, key(map[string]types.AttributeValue{"f": &types.AttributeValueMemberNULL{Value: true}}), `attribute "f": want L, got NULL`},
+		{"item: lists of different lengths", decodeItemErr, key(map[string]types.AttributeValue{"eb": l(n("1"), n("2")), "er": l(n("5"))}), "lists of different lengths: eb 2, er 1"},
 		{"item: x a string", decodeItemErr, key(map[string]types.AttributeValue{"x": s("3")}), `attribute "x": want N, got S`},
 		{"item: x a fraction", decodeItemErr, key(map[string]types.AttributeValue{"x": n("1.5")}), `attribute "x": number "1.5" is not a 64-bit integer`},
 		{"item: x beyond int64", decodeItemErr, key(map[string]types.AttributeValue{"x": n("9223372036854775808")}), `attribute "x"`},
@@ -129,7 +159,7 @@ func TestDecodeRejectsWrongAttributes(t *testing.T) {
 }
 
 func decodeItemErr(av map[string]types.AttributeValue) error {
-	_, err := decodeItem(av)
+	_, err := decodeCampaign(banner.Key{CampaignID: 1, Quarter: 1}, av)
 	return err
 }
 
@@ -145,22 +175,21 @@ func decodeGenerationErr(av map[string]types.AttributeValue) error {
 
 // BenchmarkDecodeItem decodes a campaign item with seven earners, two
 // clicked banners and a fill of 1,000, by hand and, for comparison, with
-// attributevalue as before.
+// attributevalue.
 func BenchmarkDecodeItem(b *testing.B) {
-	it := item{PK: "C#10", SK: "Q#2", Converting: 7}
+	c := banner.Campaign{Key: banner.Key{CampaignID: 10, Quarter: 2}, Converting: 7}
 	for id := int64(101); id <= 107; id++ {
-		it.EarnerIDs = append(it.EarnerIDs, id)
-		it.Revenues = append(it.Revenues, id*1000)
+		c.Earners = append(c.Earners, banner.Earner{BannerID: id, Revenue: id * 1000})
 	}
-	it.ClickedIDs, it.Clicks = []int64{201, 202}, []int64{3, 1}
+	c.Clicked = []banner.Clicked{{BannerID: 201, Clicks: 3}, {BannerID: 202, Clicks: 1}}
 	for id := range int64(MaxFill) {
-		it.Fill = append(it.Fill, 1000+id)
+		c.Fill = append(c.Fill, 1000+id)
 	}
-	av := it.attributes()
+	av := encodeCampaign(&c)
 	b.Run("hand-written", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeItem(av); err != nil {
+			if _, err := decodeCampaign(c.Key, av); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -168,7 +197,7 @@ func BenchmarkDecodeItem(b *testing.B) {
 	b.Run("attributevalue", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var got avItem
+			var got avCampaign
 			if err := attributevalue.UnmarshalMap(av, &got); err != nil {
 				b.Fatal(err)
 			}

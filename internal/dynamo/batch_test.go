@@ -75,7 +75,7 @@ func TestWriteBatchRetriesUnprocessed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeBatch{respond: tt.respond}
 			var st WriteStats
-			err := writeBatch(context.Background(), f, "t", puts(tt.items), fastBackoff, &st)
+			err := writer{api: f, table: "t", retry: fastBackoff}.batch(context.Background(), puts(tt.items), &st)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
 			} else {
@@ -96,7 +96,7 @@ func TestWriteBatchStopsWhenContextEnds(t *testing.T) {
 	}}
 	var st WriteStats
 	slow := backoff{Attempts: 10, Base: time.Hour, Max: time.Hour}
-	err := writeBatch(ctx, f, "t", puts(5), slow, &st)
+	err := writer{api: f, table: "t", retry: slow}.batch(ctx, puts(5), &st)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, []int{5}, f.sizes)
 }
@@ -115,14 +115,14 @@ func TestWriteNeverSendsMoreThan25(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.items), func(t *testing.T) {
 			f := &fakeBatch{}
-			s := &Store{batch: f, table: "t", retry: fastBackoff}
+			w := writer{api: f, table: "t", retry: fastBackoff}
 			var st WriteStats
-			require.NoError(t, s.write(context.Background(), puts(tt.items), &st))
+			require.NoError(t, w.write(context.Background(), puts(tt.items), &st))
 			require.Equal(t, tt.want, f.sizes)
 		})
 	}
 	var st WriteStats
-	err := writeBatch(context.Background(), &fakeBatch{}, "t", puts(26), fastBackoff, &st)
+	err := writer{api: &fakeBatch{}, table: "t", retry: fastBackoff}.batch(context.Background(), puts(26), &st)
 	require.Error(t, err, "a 26-item batch must be refused before it is sent")
 }
 

@@ -47,55 +47,15 @@ const MaxCampaigns = 10000
 // for concurrent use by readers; PutQuarter calls for the same quarter must
 // not run concurrently (the manifest detects it and fails the later one).
 type Store struct {
-	ops   operations
-	batch batchWriter
-	table string
-	retry backoff
-}
-
-// operations are the calls the store makes, as method values of the SDK's
-// client rather than the client itself. The X-Ray SDK links html/template,
-// whose reflection makes the linker keep every exported method of any type
-// reachable through an interface: a *dynamodb.Client field of Store (which
-// is served as a banner.Store) would keep all of the client's operations,
-// 3 MB of the API function's binary and part of every cold start.
-// TestLambdaLinksOnlyTheOperationsItCalls guards it.
-type operations struct {
-	getItem       func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	putItem       func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	createTable   func(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	describeTable describeTable
-}
-
-// describeTable is the call that waits for a new table, as the SDK's
-// waiter takes it.
-type describeTable func(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-
-func (f describeTable) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return f(ctx, in, optFns...)
-}
-
-// batchWrite is BatchWriteItem as a batchWriter.
-type batchWrite func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-
-func (f batchWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	return f(ctx, in, optFns...)
+	client *dynamodb.Client
+	table  string
+	retry  backoff
 }
 
 // New returns a Store on table, using client. The client's endpoint, region
 // and retryer come from the caller's aws.Config (see NewRetryer).
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{
-		ops: operations{
-			getItem:       client.GetItem,
-			putItem:       client.PutItem,
-			createTable:   client.CreateTable,
-			describeTable: client.DescribeTable,
-		},
-		batch: batchWrite(client.BatchWriteItem),
-		table: table,
-		retry: defaultBackoff,
-	}
+	return &Store{client: client, table: table, retry: defaultBackoff}
 }
 
 // NewRetryer returns the SDK retryer the service uses: the standard retryer
@@ -114,20 +74,6 @@ func NewRetryer() aws.Retryer {
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// item is the stored form of a banner.Campaign. Its attributes (see
-// attrs.go) are pk and sk (S), x (N), and the lists of numbers eb, er, cb,
-// cc and f, each left out when empty.
-type item struct {
-	PK         string
-	SK         string
-	Converting int     // x
-	EarnerIDs  []int64 // eb
-	Revenues   []int64 // er
-	ClickedIDs []int64 // cb
-	Clicks     []int64 // cc
-	Fill       []int64 // f
-}
-
 // campaignPK returns the partition key of a campaign: "C#<id>".
 func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
 
@@ -142,47 +88,11 @@ func keyOf(k banner.Key) map[string]types.AttributeValue {
 	}
 }
 
-// toItem converts c to its stored form, cutting Fill to MaxFill.
-func toItem(c *banner.Campaign) item {
-	it := item{
-		PK:         campaignPK(c.CampaignID),
-		SK:         quarterSK(c.Quarter),
-		Converting: c.Converting,
-	}
-	for _, e := range c.Earners {
-		it.EarnerIDs = append(it.EarnerIDs, e.BannerID)
-		it.Revenues = append(it.Revenues, e.Revenue)
-	}
-	for _, cl := range c.Clicked {
-		it.ClickedIDs = append(it.ClickedIDs, cl.BannerID)
-		it.Clicks = append(it.Clicks, cl.Clicks)
-	}
-	if len(c.Fill) > 0 {
-		it.Fill = c.Fill[:min(len(c.Fill), MaxFill):min(len(c.Fill), MaxFill)]
-	}
-	return it
-}
-
-// campaign converts a stored item for k back into the read model.
-func (it *item) campaign(k banner.Key) (*banner.Campaign, error) {
-	if len(it.EarnerIDs) != len(it.Revenues) || len(it.ClickedIDs) != len(it.Clicks) {
-		return nil, fmt.Errorf("corrupt item %s/%s: lists of different lengths", it.PK, it.SK)
-	}
-	c := &banner.Campaign{Key: k, Converting: it.Converting, Fill: it.Fill}
-	for i, id := range it.EarnerIDs {
-		c.Earners = append(c.Earners, banner.Earner{BannerID: id, Revenue: it.Revenues[i]})
-	}
-	for i, id := range it.ClickedIDs {
-		c.Clicked = append(c.Clicked, banner.Clicked{BannerID: id, Clicks: it.Clicks[i]})
-	}
-	return c, nil
-}
-
 // Campaign returns the read model for k with one eventually consistent
 // GetItem, or banner.ErrNotFound when the table holds no item for k. Any
 // other error is the SDK's (after its retries), wrapped with the key.
 func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
-	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table),
 		Key:       keyOf(k),
 	})
@@ -192,18 +102,18 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	if out.Item == nil {
 		return nil, banner.ErrNotFound
 	}
-	it, err := decodeItem(out.Item)
+	c, err := decodeCampaign(k, out.Item)
 	if err != nil {
 		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
 	}
-	return it.campaign(k)
+	return c, nil
 }
 
 // CreateTable creates the table on demand (pay per request) with the
 // String keys pk and sk, and waits up to two minutes until it is active. A
 // table that already exists is not an error.
 func (s *Store) CreateTable(ctx context.Context) error {
-	_, err := s.ops.createTable(ctx, &dynamodb.CreateTableInput{
+	_, err := s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(s.table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -219,7 +129,7 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", s.table, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(s.ops.describeTable, func(o *dynamodb.TableExistsWaiterOptions) {
+	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})

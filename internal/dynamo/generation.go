@@ -40,7 +40,7 @@ func generationKey(q banner.Quarter) map[string]types.AttributeValue {
 // so a cache can keep q's entries until it does. It is one strongly
 // consistent GetItem of a ~50-byte item (1 RCU).
 func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
-	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            generationKey(q),
 		ConsistentRead: aws.Bool(true),
@@ -61,7 +61,7 @@ func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error
 // putGeneration writes q's generation item.
 func (s *Store) putGeneration(ctx context.Context, q banner.Quarter, gen string) error {
 	g := generation{PK: GenerationPK, SK: quarterSK(q), Gen: gen}
-	if _, err := s.ops.putItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: g.attributes()}); err != nil {
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: g.attributes()}); err != nil {
 		return fmt.Errorf("write generation of quarter %d: %w", q, err)
 	}
 	return nil

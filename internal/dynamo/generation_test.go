@@ -77,24 +77,3 @@ func TestGeneration(t *testing.T) {
 		require.NotEqual(t, genA, gen(1), "a generation names its load, not only its data")
 	})
 }
-
-// TestPutCampaigns checks the bulk seed: every item readable, nothing else
-// written.
-func TestPutCampaigns(t *testing.T) {
-	srv := dynamotest.Start(t, dynamotest.Dynalite)
-	s, client := newStore(t, srv)
-	want := campaigns(2, 60)
-	st, err := s.PutCampaigns(t.Context(), want)
-	require.NoError(t, err)
-	require.Equal(t, dynamo.WriteStats{Put: 60, Batches: 3}, st)
-	for _, c := range want {
-		got, err := s.Campaign(t.Context(), c.Key)
-		require.NoError(t, err)
-		require.Equal(t, c.Key, got.Key)
-	}
-	items, _ := dynamotest.Scan(t, client, s.Table(), 0)
-	require.Len(t, items, 60, "no manifest")
-	gen, err := s.Generation(t.Context(), 2)
-	require.NoError(t, err)
-	require.Empty(t, gen)
-}

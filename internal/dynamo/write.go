@@ -116,11 +116,11 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if !q.Valid() {
 		return st, fmt.Errorf("put quarter %d: invalid quarter", q)
 	}
-	items, ids, err := quarterItems(q, campaigns)
+	sorted, ids, err := quarterCampaigns(q, campaigns)
 	if err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
-	gen := digest(items)
+	gen := digest(sorted)
 
 	old, found, err := s.manifest(ctx, q)
 	if err != nil {
@@ -152,11 +152,11 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		}
 	}()
 
-	puts := make([]types.WriteRequest, 0, len(items))
-	for i := range items {
-		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: items[i].attributes()}})
+	puts := make([]types.WriteRequest, 0, len(sorted))
+	for _, c := range sorted {
+		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(c)}})
 	}
-	if err := s.write(ctx, puts, &st); err != nil {
+	if err := s.writer().write(ctx, puts, &st); err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
 	st.Put = len(puts)
@@ -168,7 +168,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 			dels = append(dels, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}})
 		}
 	}
-	if err := s.write(ctx, dels, &st); err != nil {
+	if err := s.writer().write(ctx, dels, &st); err != nil {
 		return st, fmt.Errorf("put quarter %d: delete vanished campaigns: %w", q, err)
 	}
 	st.Deleted = len(dels)
@@ -199,9 +199,9 @@ func (s *Store) release(ctx context.Context, q banner.Quarter, pending manifest)
 	_ = s.putManifest(ctx, q, pending, run, true)
 }
 
-// quarterItems returns the items of q's non-empty campaigns and their IDs,
-// both in ascending campaign order.
-func quarterItems(q banner.Quarter, campaigns []banner.Campaign) ([]item, []int64, error) {
+// quarterCampaigns returns q's non-empty campaigns and their IDs, both in
+// ascending campaign order.
+func quarterCampaigns(q banner.Quarter, campaigns []banner.Campaign) ([]*banner.Campaign, []int64, error) {
 	sorted := make([]*banner.Campaign, 0, len(campaigns))
 	for i := range campaigns {
 		c := &campaigns[i]
@@ -216,25 +216,24 @@ func quarterItems(q banner.Quarter, campaigns []banner.Campaign) ([]item, []int6
 		return nil, nil, fmt.Errorf("%d campaigns, more than the %d a manifest holds", len(sorted), MaxCampaigns)
 	}
 	slices.SortFunc(sorted, func(a, b *banner.Campaign) int { return cmp.Compare(a.CampaignID, b.CampaignID) })
-	items := make([]item, 0, len(sorted))
 	ids := make([]int64, 0, len(sorted))
 	for i, c := range sorted {
 		if i > 0 && c.CampaignID == ids[i-1] {
 			return nil, nil, fmt.Errorf("campaign %d given twice", c.CampaignID)
 		}
-		items = append(items, toItem(c))
 		ids = append(ids, c.CampaignID)
 	}
-	return items, ids, nil
+	return sorted, ids, nil
 }
 
-// digest identifies the content of a quarter's items: equal data, equal
-// digest, whatever order it arrived in.
-func digest(items []item) string {
+// digest identifies the content of a quarter's sorted campaigns as stored
+// (Fill cut to MaxFill): equal data, equal digest, whatever order it
+// arrived in.
+func digest(sorted []*banner.Campaign) string {
 	h := sha256.New()
-	for _, it := range items {
-		fmt.Fprintf(h, "%s|%s|%d|%v|%v|%v|%v|%v\n", it.PK, it.SK, it.Converting,
-			it.EarnerIDs, it.Revenues, it.ClickedIDs, it.Clicks, it.Fill)
+	for _, c := range sorted {
+		fmt.Fprintf(h, "%d|%d|%d|%v|%v|%v\n", c.CampaignID, c.Quarter, c.Converting,
+			c.Earners, c.Clicked, c.Fill[:min(len(c.Fill), MaxFill)])
 	}
 	return "sha256-" + hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -255,7 +254,7 @@ func randomHex() string {
 
 // manifest reads q's manifest with a strongly consistent GetItem.
 func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool, error) {
-	out, err := s.ops.getItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            manifestKey(q),
 		ConsistentRead: aws.Bool(true),
@@ -284,9 +283,6 @@ func manifestKey(q banner.Quarter) map[string]types.AttributeValue {
 // prevGen (or, when !exists, if there is none).
 func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, prevGen string, exists bool) error {
 	m.PK, m.SK = manifestPK, quarterSK(q)
-	if m.Campaigns == nil {
-		m.Campaigns = []int64{}
-	}
 	in := &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                m.attributes(),
@@ -298,7 +294,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	_, err := s.ops.putItem(ctx, in)
+	_, err := s.client.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		err = ErrConflict
@@ -343,12 +339,21 @@ func (b backoff) delay(n int) time.Duration {
 	return mathrand.N(d)
 }
 
+// writer sends write requests to one table with BatchWriteItem.
+type writer struct {
+	api   batchWriter
+	table string
+	retry backoff
+}
+
+func (s *Store) writer() writer { return writer{api: s.client, table: s.table, retry: s.retry} }
+
 // write sends reqs in batches of BatchSize, each until DynamoDB has
 // processed all of it.
-func (s *Store) write(ctx context.Context, reqs []types.WriteRequest, st *WriteStats) error {
+func (w writer) write(ctx context.Context, reqs []types.WriteRequest, st *WriteStats) error {
 	for len(reqs) > 0 {
 		n := min(len(reqs), BatchSize)
-		if err := writeBatch(ctx, s.batch, s.table, reqs[:n], s.retry, st); err != nil {
+		if err := w.batch(ctx, reqs[:n], st); err != nil {
 			return err
 		}
 		reqs = reqs[n:]
@@ -356,10 +361,10 @@ func (s *Store) write(ctx context.Context, reqs []types.WriteRequest, st *WriteS
 	return nil
 }
 
-// writeBatch sends one batch of at most BatchSize requests with
-// BatchWriteItem, re-sending UnprocessedItems with exponential backoff and
-// full jitter, at most b.Attempts calls in all. It stops when ctx is done.
-func writeBatch(ctx context.Context, api batchWriter, table string, batch []types.WriteRequest, b backoff, st *WriteStats) error {
+// batch sends one batch of at most BatchSize requests with BatchWriteItem,
+// re-sending UnprocessedItems with exponential backoff and full jitter, at
+// most w.retry.Attempts calls in all. It stops when ctx is done.
+func (w writer) batch(ctx context.Context, batch []types.WriteRequest, st *WriteStats) error {
 	if len(batch) > BatchSize {
 		return fmt.Errorf("batch of %d write requests, more than %d", len(batch), BatchSize)
 	}
@@ -368,8 +373,8 @@ func writeBatch(ctx context.Context, api batchWriter, table string, batch []type
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		out, err := api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{table: pending},
+		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{w.table: pending},
 		})
 		st.Batches++
 		if attempt > 1 {
@@ -378,14 +383,14 @@ func writeBatch(ctx context.Context, api batchWriter, table string, batch []type
 		if err != nil {
 			return fmt.Errorf("batch write: %w", err)
 		}
-		left := out.UnprocessedItems[table]
+		left := out.UnprocessedItems[w.table]
 		if len(left) == 0 {
 			return nil
 		}
-		if attempt >= b.Attempts {
+		if attempt >= w.retry.Attempts {
 			return fmt.Errorf("%d of %d items after %d attempts: %w", len(left), len(batch), attempt, ErrUnprocessed)
 		}
-		if err := sleep(ctx, b.delay(attempt)); err != nil {
+		if err := sleep(ctx, w.retry.delay(attempt)); err != nil {
 			return err
 		}
 		pending = left

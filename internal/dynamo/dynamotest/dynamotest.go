@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"banners/internal/dynamo"
@@ -199,33 +198,15 @@ func (s *Server) S3() *s3.Client {
 
 var tables atomic.Int64
 
-// NewTable creates a fresh, empty table with the String keys pk and sk
-// and returns its name.
+// NewTable creates a fresh, empty table with dynamo.Store.CreateTable and
+// returns its name.
 func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
 	t.Helper()
 	name := fmt.Sprintf("test-%d-%d", time.Now().UnixNano()%1e6, tables.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
-		},
-	})
-	if err != nil {
-		t.Fatalf("create table on %s: %v", s.Name, err)
-	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = 50 * time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
-		t.Fatalf("wait for table on %s: %v", s.Name, err)
+	if err := dynamo.New(client, name).CreateTable(ctx); err != nil {
+		t.Fatalf("on %s: %v", s.Name, err)
 	}
 	return name
 }
@@ -262,13 +243,14 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 			}); err != nil {
 				t.Fatalf("decode scanned item: %v", err)
 			}
-			if it["pk"] != dynamo.GenerationPK {
+			if it[dynamo.PartitionKey] != dynamo.GenerationPK {
 				items = append(items, it)
 			}
 		}
 	}
 	slices.SortFunc(items, func(a, b Item) int {
-		return strings.Compare(fmt.Sprint(a["pk"], "\x00", a["sk"]), fmt.Sprint(b["pk"], "\x00", b["sk"]))
+		key := func(it Item) string { return fmt.Sprint(it[dynamo.PartitionKey], "\x00", it[dynamo.SortKey]) }
+		return strings.Compare(key(a), key(b))
 	})
 	return items, pages
 }
