@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// TestModelAt100kPerSecond checks the steady-state model against figures
-// worked out by hand at 100,000 requests/s (300 instances).
+// TestModelAt100kPerSecond checks the steady-state model against the
+// reference figures for 100,000 requests/s (300 instances).
 func TestModelAt100kPerSecond(t *testing.T) {
 	tests := []struct {
 		campaigns         int
