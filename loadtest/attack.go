@@ -73,6 +73,9 @@ func attack(ctx context.Context, cfg config, t target, keys []key, p *plot.Plot,
 			bad := handle(vis, res)
 			if res.Code != 0 {
 				ar.Checked++
+				if cfg.Answered != nil {
+					cfg.Answered.Add(1)
+				}
 			}
 			if bad != nil {
 				ar.Wrong++

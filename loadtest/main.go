@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,8 +79,10 @@ type config struct {
 	Timeout       time.Duration `json:"timeout"`
 	Connections   int           `json:"connections"`
 	// Until, when not nil, also ends every attack once it is closed,
-	// before Duration: a test ends the load on an event, not a clock.
-	Until <-chan struct{} `json:"-"`
+	// before Duration; Answered, when not nil, counts the answers checked
+	// so far. A test steers the load by events with them, not by a clock.
+	Until    <-chan struct{} `json:"-"`
+	Answered *atomic.Int64   `json:"-"`
 }
 
 // closedLoop reports whether the run uses N workers as fast as they go.
