@@ -216,9 +216,10 @@ func TestSoak(t *testing.T) {
 // TestDynamoDBGoneUnderLoad takes DynamoDB away in the middle of a load at
 // ten times the assignment's rate: every warm key keeps being served
 // (stale), a cold key fails with 503 and Retry-After once its read's
-// deadline passes, nothing leaks, and both recover once DynamoDB is back,
-// without a restart. Each step waits for an event (reads counted at the
-// store), not for a clock: the load runs until the test ends it.
+// deadline passes, and once DynamoDB is back the cold key is served again
+// without a restart, and nothing leaks. Each step waits for an event
+// (answers checked, reads counted at the store), not for a clock: the load
+// runs until the test ends it.
 func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seconds of load")
@@ -292,12 +293,6 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	answeredGone := answered.Load()
 	srv.Proxy.Start(t)
 	readsBack := srv.Reads.reads.Load()
-	failsBack := srv.Reads.fails.Load()
-	// Reads that started before DynamoDB came back may still fail; a read
-	// that succeeds shows it is back: reads grow past the failures.
-	waitFor("reads reach DynamoDB again once it is back", func() bool {
-		return srv.Reads.reads.Load()-readsBack > srv.Reads.fails.Load()-failsBack+20
-	})
 	close(until)
 
 	res := <-done
@@ -307,15 +302,19 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	require.Zero(t, ar.Wrong, "wrong answers: %v %v", ar.Violations, ar.Examples)
 	require.Equal(t, int(m.Requests), m.StatusCodes["200"]+m.StatusCodes["302"], "warm keys are always served: codes %v", m.StatusCodes)
 
-	// Recovery: the cold key is served now, without a restart. (Asked until
-	// it is: a read that began before DynamoDB came back can still fail.)
+	// Recovery: the cold key is served again, without a restart. It is
+	// asked until it is: reads sent while DynamoDB was away may still be
+	// queued at dynalite on a busy machine, and each answer is at most the
+	// read deadline away. The bound only ends a test that never recovers.
 	var code int
-	for range 100 {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
 		if code = get("/api/campaigns/51/banners?quarter=1").StatusCode; code == http.StatusOK {
 			break
 		}
 	}
 	require.Equal(t, http.StatusOK, code, "the cold key is served once DynamoDB is back (last error %v)", srv.Reads.errOf(banner.Key{CampaignID: 51, Quarter: 1}))
+	require.Greater(t, srv.Reads.reads.Load(), readsBack, "reads reach DynamoDB again once it is back")
+	failsBack := srv.Reads.fails.Load()
 	after := srv.Shutdown(t)
 	t.Logf("DynamoDB gone for %d failed reads under a load at 50,000/min: %d requests (%d answered by then), codes %v, p99 %s; cold key answered 503 in %s; goroutines %d before, %d after",
 		failsBack, m.Requests, answeredGone, m.StatusCodes, m.Latencies.P99, coldTook.Round(time.Millisecond), srv.Before, after)
