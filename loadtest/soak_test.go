@@ -312,7 +312,8 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 			break
 		}
 	}
-	require.Equal(t, http.StatusOK, code, "the cold key is served once DynamoDB is back (last error %v)", srv.Reads.errOf(banner.Key{CampaignID: 51, Quarter: 1}))
+	require.Equal(t, http.StatusOK, code, "the cold key is served once DynamoDB is back (last error %v; reads %d, failed %d)",
+		srv.Reads.errOf(banner.Key{CampaignID: 51, Quarter: 1}), srv.Reads.reads.Load(), srv.Reads.fails.Load())
 	require.Greater(t, srv.Reads.reads.Load(), readsBack, "reads reach DynamoDB again once it is back")
 	failsBack := srv.Reads.fails.Load()
 	after := srv.Shutdown(t)
