@@ -9,7 +9,7 @@ export CDK_DISABLE_VERSION_CHECK ?= 1
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 PKGS_DIRS = $$($(GO) list -f '{{.Dir}}' ./...)
 
-.PHONY: run test deps chromium moto build synth lint audit fuzz soak bench load coldstart clean
+.PHONY: run test deps chromium moto build synth lint audit fuzz soak bench load coldstart scale clean
 
 ## run: serve the site, the API and the images on http://127.0.0.1:8080 (built-in sample data)
 run:
@@ -87,18 +87,23 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzServeHTTP$$' -fuzztime $(FUZZTIME) ./internal/httpapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./internal/funcurl/
 
-## bench: the hot-path and loading benchmarks
+## bench: the Go benchmarks, each next to the code it measures
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./functions/... ./loadtest/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./functions/...
 
-## load: the load test against an in-process local server, with the baseline
+## load: the stress test against an in-process local server (with and without its access log), every answer checked
 load:
-	$(GO) run ./loadtest -self -baseline
+	$(GO) run ./loadtest -self
 
-## coldstart: build the API function and the floor function (and the floor with the X-Ray SDK), run COLDSTARTS alternating cold starts of each under the Lambda emulator (table on dynalite) and print INIT, first answer, warm invoke and size with ratios to the floor
+## coldstart: COLDSTARTS alternating cold starts of the API function and the floor function under the Lambda emulator (table on dynalite): INIT, first answer, warm invoke and size with ratios to the floor (bench/README.md)
 COLDSTARTS ?= 7
 coldstart: node_modules
-	$(GO) run ./loadtest -coldstart $(COLDSTARTS)
+	$(GO) run ./bench/coldstart -n $(COLDSTARTS)
+
+## scale: the cache model's table, then the simulation of 4 API instances over dynalite across a quarter boundary, without and with pre-warm (bench/README.md)
+scale: node_modules
+	$(GO) run ./bench/scale -model
+	$(GO) run ./bench/scale
 
 clean:
 	rm -rf build cdk.out loadtest/out

@@ -14,17 +14,15 @@ import (
 
 // attack loads one target with the configured pacing, checks every answer,
 // prints progress every second and returns the figures.
-func attack(ctx context.Context, cfg config, t target, name string, keys []key, p *plot.Plot, stderr io.Writer) (*attackReport, error) {
-	single := map[key]bool{}
-	if !t.shapeOnly {
-		var err error
-		client := &http.Client{Timeout: cfg.Timeout}
-		if single, err = probe(ctx, client, t.url, keys); err != nil {
-			return nil, err
-		}
-		client.CloseIdleConnections()
+func attack(ctx context.Context, cfg config, t target, keys []key, p *plot.Plot, stderr io.Writer) (*attackReport, error) {
+	client := &http.Client{Timeout: cfg.Timeout}
+	single, err := probe(ctx, client, t.url, keys)
+	if err != nil {
+		return nil, err
 	}
-	vis := newVisitors(t.url, keys, single, cfg.Visitors, cfg.Mix, t.shapeOnly)
+	client.CloseIdleConnections()
+	name := t.name
+	vis := newVisitors(t.url, keys, single, cfg.Visitors, cfg.Mix)
 	opts := []func(*vegeta.Attacker){
 		vegeta.Redirects(vegeta.NoFollow),
 		vegeta.Timeout(cfg.Timeout),
@@ -45,6 +43,17 @@ func attack(ctx context.Context, cfg config, t target, name string, keys []key, 
 	atk := vegeta.NewAttacker(opts...)
 	stopOnCancel := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stopOnCancel()
+	if cfg.Until != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-cfg.Until:
+				atk.Stop()
+			case <-ended:
+			}
+		}()
+	}
 
 	ar := &attackReport{Name: name, Target: t.url, Metrics: &vegeta.Metrics{}, Violations: map[string]int{}}
 	var win window
@@ -64,6 +73,9 @@ func attack(ctx context.Context, cfg config, t target, name string, keys []key, 
 			bad := handle(vis, res)
 			if res.Code != 0 {
 				ar.Checked++
+				if cfg.Answered != nil {
+					cfg.Answered.Add(1)
+				}
 			}
 			if bad != nil {
 				ar.Wrong++

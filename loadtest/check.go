@@ -39,9 +39,6 @@ type request struct {
 	// Single is true when the campaign serves only one banner in this
 	// quarter, so the ad tag may repeat it.
 	Single bool
-	// ShapeOnly checks status, JSON shape, count and distinct IDs only: the
-	// baseline answers a constant body.
-	ShapeOnly bool
 }
 
 // answer is the part of a response the checker reads.
@@ -108,14 +105,11 @@ func check(req request, a answer) (served int64, v *violation) {
 			return 0, wrong(duplicateID, "banner %d listed twice", *b.ID)
 		}
 		seen[*b.ID] = true
-		if !req.ShapeOnly && *b.ImageURL != imagePath(*b.ID) {
+		if *b.ImageURL != imagePath(*b.ID) {
 			return 0, wrong(badImageURL, "banner %d: image_url %q", *b.ID, *b.ImageURL)
 		}
 	}
 	first := *got.Banners[0].ID
-	if req.ShapeOnly {
-		return first, nil
-	}
 	if *got.CampaignID != req.Campaign || *got.Quarter != req.Quarter {
 		return 0, wrong(badEcho, "campaign %d quarter %d, asked for %d quarter %d", *got.CampaignID, *got.Quarter, req.Campaign, req.Quarter)
 	}
@@ -141,9 +135,6 @@ func checkRedirect(req request, a answer) (int64, *violation) {
 	id, err := strconv.ParseInt(rest, 10, 64)
 	if !ok || err != nil || id <= 0 {
 		return 0, wrong(badLocation, "Location %q", loc)
-	}
-	if req.ShapeOnly {
-		return id, nil
 	}
 	if id == req.Last && !req.Single {
 		return 0, wrong(repeatLast, "redirect to banner %d, the visitor's previous banner", id)

@@ -78,9 +78,6 @@ func TestCheck(t *testing.T) {
 		{"redirect, repeat of last banner", tag, redirectAnswer("/images/image_7.png", "banner_last=7"), 0, repeatLast},
 		{"redirect, single banner may repeat", request{Redirect: true, Campaign: 56, Quarter: 1, Last: 7, Single: true}, redirectAnswer("/images/image_7.png", "banner_last=7"), 7, ""},
 		{"redirect, cookie names another banner", tag, redirectAnswer("/images/image_12.png", "banner_last=13"), 0, badCookie},
-
-		{"baseline checks shape only", request{ShapeOnly: true, Last: 1}, jsonAnswer(1, 2, 3, 4, 5), 1, ""},
-		{"baseline, duplicate ids", request{ShapeOnly: true}, jsonAnswer(1, 1), 0, duplicateID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +94,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestVisitorsKeepTheirCookie(t *testing.T) {
-	v := newVisitors("http://127.0.0.1:1/", []key{{Campaign: 10, Quarter: 2}}, nil, 1, 0, false)
+	v := newVisitors("http://127.0.0.1:1/", []key{{Campaign: 10, Quarter: 2}}, nil, 1, 0)
 	tr := v.targeter()
 
 	var tgt vegeta.Target

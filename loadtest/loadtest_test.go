@@ -13,15 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSmoke loads the in-process local server (with and without its access
-// log) and the baseline for a few seconds: every answer must be right, and
-// codes and latencies must be recorded. It asserts no timings.
+// TestSmoke loads the in-process local server, with and without its access
+// log, for a few seconds: every answer must be right, and codes and
+// latencies must be recorded. It asserts no timings.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few seconds of load")
 	}
 	out := t.TempDir()
-	cfg, err := parseFlags([]string{"-self", "-baseline", "-rate", "100/s", "-duration", "1500ms", "-mix", "0.3", "-visitors", "20", "-out", out}, io.Discard)
+	cfg, err := parseFlags([]string{"-self", "-rate", "100/s", "-duration", "1500ms", "-mix", "0.3", "-visitors", "20", "-out", out}, io.Discard)
 	require.NoError(t, err)
 	rep, err := run(context.Background(), cfg, io.Discard, io.Discard)
 	require.NoError(t, err)
@@ -39,18 +39,14 @@ func TestSmoke(t *testing.T) {
 		require.Equal(t, int(m.Requests), m.StatusCodes["200"]+m.StatusCodes["302"], ar.Name)
 		require.Positive(t, m.Latencies.P99, ar.Name)
 		require.GreaterOrEqual(t, m.Latencies.Max, m.Latencies.P50, ar.Name)
-		if ar.Name != "baseline" {
-			require.NotNil(t, ar.VsBaseline, ar.Name)
-			require.Positive(t, ar.VsBaseline.Throughput, ar.Name)
-		}
 	}
-	require.Equal(t, []string{"local+log", "local-nolog", "baseline"}, names)
+	require.Equal(t, []string{"local+log", "local-nolog"}, names)
 
 	var saved report
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &saved))
-	require.Len(t, saved.Attacks, 3)
+	require.Len(t, saved.Attacks, 2)
 	for _, f := range []string{"plot.html", "access.log"} {
 		st, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err)

@@ -6,22 +6,16 @@
 // requests a minute for 10 s), or closed loop, N workers as fast as the
 // server answers, to find the ceiling:
 //
-//	go run ./loadtest -target http://127.0.0.1:8080
-//	go run ./loadtest -self -baseline                      # what make load runs
-//	go run ./loadtest -self -baseline -rate 250000/1m -duration 20s
-//	go run ./loadtest -self -baseline -workers 32 -duration 10s
-//	go run ./loadtest -self -baseline -workers 32 -rounds 3    # medians on a shared machine
-//	go run ./loadtest -coldstart 7                         # what make coldstart runs
-//	go run ./loadtest -wrk -rounds 3                       # CPU per request: wrk against our server and the baseline
-//	go run ./loadtest -scale [-instances 4 -campaigns 1000 -rate 1000 ...]  # issue 13 (scale.go)
-//	go run ./loadtest -scale -model                            # the scale model's table
+//	go run ./loadtest -self                                  # what make load runs
+//	go run ./loadtest -target https://d1a2b3c4d5e6f7.cloudfront.net
+//	go run ./loadtest -self -rate 250000/1m -duration 20s
+//	go run ./loadtest -self -workers 32 -duration 10s
 //
 // Requests spread over campaigns and quarters and over both endpoints. A
 // pool of simulated visitors keeps one last-banner cookie each. -self starts
-// the local server in-process, with and without its access log; -baseline
-// adds a minimal net/http server answering a constant body of the same size,
-// and the report gives our throughput and p99 as ratios to it. The report
-// (report.json) and vegeta's latency plot (plot.html) go to -out.
+// the local server in-process, with and without its access log (one attack
+// each). The report (report.json) and vegeta's latency plot (plot.html) go
+// to -out.
 //
 // The exit status is 1 when any answer was wrong or the error ratio exceeds
 // -max-error-ratio.
@@ -37,6 +31,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,42 +41,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "-scale" { // the scale simulation (scale.go)
-		if err := runScale(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "loadtest -scale:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
 		}
-		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
-	}
-	if cfg.ColdStart > 0 {
-		cc := coldConfig{Rounds: cfg.ColdStart, Warm: cfg.Warm, Event: "functions/api/testdata/get-banners.json"}
-		if err := runColdStart(ctx, cc, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "loadtest:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if cfg.Serve != "" {
-		if err := serveOne(ctx, cfg.Serve, cfg.Out, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "loadtest:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if cfg.Wrk {
-		if _, err := runWrk(ctx, cfg, keysOf(cfg), os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "loadtest:", err)
-			os.Exit(1)
-		}
-		return
 	}
 	rep, err := run(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
@@ -100,7 +65,6 @@ func main() {
 type config struct {
 	Target        string        `json:"target,omitempty"`
 	Self          bool          `json:"self"`
-	Baseline      bool          `json:"baseline"`
 	Rate          vegeta.Rate   `json:"-"`
 	RateText      string        `json:"rate"`
 	Duration      time.Duration `json:"duration"`
@@ -113,18 +77,12 @@ type config struct {
 	Out           string        `json:"out"`
 	MaxErrorRatio float64       `json:"max_error_ratio"`
 	Timeout       time.Duration `json:"timeout"`
-	Rounds        int           `json:"rounds"`
 	Connections   int           `json:"connections"`
-	// ColdStart, when positive, selects the cold-start mode: that many
-	// alternating cold starts per function under the emulator.
-	ColdStart int `json:"cold_start,omitempty"`
-	// Warm is the number of warm invokes after each cold start.
-	Warm int `json:"warm,omitempty"`
-	// Wrk selects the wrk mode: the servers in their own processes, loaded
-	// by wrk.
-	Wrk bool `json:"wrk,omitempty"`
-	// Serve, set by the wrk mode for its children, runs one server.
-	Serve string `json:"-"`
+	// Until, when not nil, also ends every attack once it is closed,
+	// before Duration; Answered, when not nil, counts the answers checked
+	// so far. A test steers the load by events with them, not by a clock.
+	Until    <-chan struct{} `json:"-"`
+	Answered *atomic.Int64   `json:"-"`
 }
 
 // closedLoop reports whether the run uses N workers as fast as they go.
@@ -134,9 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fl := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.StringVar(&c.Target, "target", "", "base URL of a running server, e.g. http://127.0.0.1:8080")
+	fl.StringVar(&c.Target, "target", "", "base URL of a running server, e.g. http://127.0.0.1:8080 or a CloudFront URL")
 	fl.BoolVar(&c.Self, "self", false, "start the local server in-process on a free loopback port (instead of -target)")
-	fl.BoolVar(&c.Baseline, "baseline", false, "also load a minimal net/http server with a constant answer of the same size, and report ratios to it")
 	fl.StringVar(&c.RateText, "rate", "5000/1m", "open loop: requests per time unit, e.g. 5000/1m, 4000/s or 4000 (per second)")
 	fl.DurationVar(&c.Duration, "duration", 10*time.Second, "how long each attack lasts")
 	fl.IntVar(&c.Workers, "workers", 0, "closed loop: this many workers send requests back to back (ignores -rate)")
@@ -149,40 +106,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fl.Float64Var(&c.MaxErrorRatio, "max-error-ratio", 0.001, "fail when more than this share of requests of any attack fail (transport errors, 4xx, 5xx)")
 	fl.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
 	fl.IntVar(&c.Connections, "connections", 256, "most open connections to a server; requests beyond wait for one, and the wait counts in their latency (0: unlimited, one per request in flight)")
-	fl.IntVar(&c.Rounds, "rounds", 1, "repeat every attack this many times, alternating servers, and report medians (evens out a shared machine)")
-	fl.IntVar(&c.ColdStart, "coldstart", 0, "cold-start mode: build the API function, the floor function, the floor with the X-Ray SDK and the floor with the X-Ray SDK and the DynamoDB client (floor+sdks), start each this many times under the Lambda Runtime Interface Emulator, alternating, and print INIT, first answer, warm invoke and binary size with ratios to the floor, and the INIT split between the SDKs and the API (what `make coldstart` runs)")
-	fl.BoolVar(&c.Wrk, "wrk", false, "wrk mode: the local server with and without its access log, the baseline with the local server's timeouts and the baseline, each its own process pinned to CPU 0, loaded in turn by wrk (-t1, -workers connections, default 32) pinned to CPU 1; prints throughput and CPU per request with ratios to the baseline (-duration, -rounds, -access-log apply)")
-	fl.StringVar(&c.Serve, "serve", "", "run one server of the wrk mode ("+serveLog+", "+serveNoLog+", "+serveTimeouts+" or "+serveBaseline+") and print its URL (the wrk mode starts these itself)")
-	fl.IntVar(&c.Warm, "warm", 30, "with -coldstart: warm invokes after each cold start")
 	if err := fl.Parse(args); err != nil {
 		return c, err
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fl.Args())
-	}
-	if c.ColdStart != 0 || c.Warm != 30 {
-		switch {
-		case c.ColdStart < 1:
-			return c, errors.New("-coldstart must be at least 1")
-		case c.Warm < 1:
-			return c, errors.New("-warm must be at least 1")
-		case c.Self || c.Target != "":
-			return c, errors.New("-coldstart runs its own functions: no -self or -target")
-		}
-		return c, nil
-	}
-	if c.Wrk || c.Serve != "" {
-		switch {
-		case c.Self || c.Target != "":
-			return c, errors.New("-wrk starts its own servers: no -self or -target")
-		case c.Workers < 0 || c.Rounds < 1 || c.Duration <= 0:
-			return c, errors.New("-workers, -rounds and -duration must be positive")
-		case c.AccessLog != "on" && c.AccessLog != "off" && c.AccessLog != "both":
-			return c, errors.New("-access-log must be on, off or both")
-		}
-		if c.Workers == 0 {
-			c.Workers = 32
-		}
 	}
 	var err error
 	if c.Rate, err = parseRate(c.RateText); err != nil {
@@ -195,15 +123,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-quarters: %w", err)
 	}
 	switch {
-	case c.Wrk || c.Serve != "":
 	case c.Self == (c.Target != ""):
 		return c, errors.New("give exactly one of -self and -target")
 	case c.Duration <= 0:
 		return c, errors.New("-duration must be positive")
 	case c.Connections < 0:
 		return c, errors.New("-connections must not be negative")
-	case c.Rounds < 1:
-		return c, errors.New("-rounds must be at least 1")
 	case c.Workers < 0:
 		return c, errors.New("-workers must not be negative")
 	case c.Mix < 0 || c.Mix > 1:

@@ -19,14 +19,12 @@ import (
 
 // report is what a run writes to report.json.
 type report struct {
-	Started time.Time       `json:"started"`
-	Machine machine         `json:"machine"`
-	Config  config          `json:"config"`
-	Mode    string          `json:"mode"`
-	Attacks []*attackReport `json:"attacks"`
-	// Medians summarise each server over the rounds, when there are several.
-	Medians  []median `json:"medians,omitempty"`
-	Failures []string `json:"failures"`
+	Started  time.Time       `json:"started"`
+	Machine  machine         `json:"machine"`
+	Config   config          `json:"config"`
+	Mode     string          `json:"mode"`
+	Attacks  []*attackReport `json:"attacks"`
+	Failures []string        `json:"failures"`
 }
 
 type machine struct {
@@ -41,7 +39,6 @@ type machine struct {
 // attackReport is one attack: one server under one load.
 type attackReport struct {
 	Name   string `json:"name"`
-	Round  int    `json:"round"`
 	Target string `json:"target"`
 	// Requests, throughput and latencies as vegeta computed them.
 	Metrics *vegeta.Metrics `json:"metrics"`
@@ -53,8 +50,6 @@ type attackReport struct {
 	Violations map[string]int `json:"violations"`
 	Examples   []string       `json:"examples,omitempty"`
 	ErrorRatio float64        `json:"error_ratio"`
-	// VsBaseline is our throughput and p99 divided by the baseline's.
-	VsBaseline *ratios `json:"vs_baseline,omitempty"`
 }
 
 // summary repeats the key figures in readable units.
@@ -70,84 +65,20 @@ type summary struct {
 	Errors        []string       `json:"errors,omitempty"`
 }
 
-type ratios struct {
-	Throughput float64 `json:"throughput"`
-	P99        float64 `json:"p99"`
-}
-
-// median is one server's median figures over the rounds.
-type median struct {
-	Name          string  `json:"name"`
-	ThroughputRPS float64 `json:"throughput_per_sec"`
-	P99ms         float64 `json:"p99_ms"`
-	// ThroughputRatio and P99Ratio are the medians of the per-round ratios
-	// to the baseline of the same round.
-	ThroughputRatio float64 `json:"throughput_ratio,omitempty"`
-	P99Ratio        float64 `json:"p99_ratio,omitempty"`
-}
-
-// medians summarises each target over the rounds.
-func medians(targets []target, attacks []*attackReport) []median {
-	var out []median
-	for _, t := range targets {
-		var thr, p99, rthr, rp99 []float64
-		for _, ar := range attacks {
-			if !strings.HasPrefix(ar.Name, t.name+"#") {
-				continue
-			}
-			thr = append(thr, ar.Metrics.Throughput)
-			p99 = append(p99, ms(ar.Metrics.Latencies.P99))
-			if ar.VsBaseline != nil {
-				rthr = append(rthr, ar.VsBaseline.Throughput)
-				rp99 = append(rp99, ar.VsBaseline.P99)
-			}
-		}
-		out = append(out, median{Name: t.name, ThroughputRPS: mid(thr), P99ms: mid(p99), ThroughputRatio: mid(rthr), P99Ratio: mid(rp99)})
-	}
-	return out
-}
-
-// mid returns the median of xs, 0 for none.
-func mid(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	if n := len(xs); n%2 == 0 {
-		return (xs[n/2-1] + xs[n/2]) / 2
-	}
-	return xs[len(xs)/2]
-}
-
 func printTable(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\n%s\n", rep.Mode)
-	fmt.Fprintf(w, "%-12s %9s %10s %9s %9s %9s %9s %7s %6s %11s %9s  %s\n",
-		"attack", "requests", "through/s", "p50", "p90", "p99", "max", "errors", "wrong", "thr/base", "p99/base", "codes")
+	fmt.Fprintf(w, "%-12s %9s %10s %9s %9s %9s %9s %7s %6s  %s\n",
+		"attack", "requests", "through/s", "p50", "p90", "p99", "max", "errors", "wrong", "codes")
 	for _, ar := range rep.Attacks {
 		m := ar.Metrics
-		thr, p99 := "", ""
-		if ar.VsBaseline != nil {
-			thr = fmt.Sprintf("%.0f%%", ar.VsBaseline.Throughput*100)
-			p99 = fmt.Sprintf("%.2fx", ar.VsBaseline.P99)
-		}
-		fmt.Fprintf(w, "%-12s %9d %10.1f %9s %9s %9s %9s %6.2f%% %6d %11s %9s  %s\n",
+		fmt.Fprintf(w, "%-12s %9d %10.1f %9s %9s %9s %9s %6.2f%% %6d  %s\n",
 			ar.Name, m.Requests, m.Throughput, round(m.Latencies.P50), round(m.Latencies.P90), round(m.Latencies.P99),
-			round(m.Latencies.Max), ar.ErrorRatio*100, ar.Wrong, thr, p99, codes(m.StatusCodes))
+			round(m.Latencies.Max), ar.ErrorRatio*100, ar.Wrong, codes(m.StatusCodes))
 		for _, e := range ar.Examples {
 			fmt.Fprintf(w, "  wrong: %s\n", e)
 		}
 		for _, e := range m.Errors {
 			fmt.Fprintf(w, "  error: %s\n", e)
-		}
-	}
-	if len(rep.Medians) > 0 {
-		fmt.Fprintf(w, "\nmedian over %d rounds\n%-12s %10s %9s %11s %9s\n", rep.Config.Rounds, "server", "through/s", "p99", "thr/base", "p99/base")
-		for _, m := range rep.Medians {
-			thr, p99 := "", ""
-			if m.ThroughputRatio > 0 {
-				thr, p99 = fmt.Sprintf("%.0f%%", m.ThroughputRatio*100), fmt.Sprintf("%.2fx", m.P99Ratio)
-			}
-			fmt.Fprintf(w, "%-12s %10.1f %7.2fms %11s %9s\n", m.Name, m.ThroughputRPS, m.P99ms, thr, p99)
 		}
 	}
 }
@@ -222,10 +153,3 @@ func round(d time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func div(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,9 +18,8 @@ import (
 
 // target is one server to attack.
 type target struct {
-	name      string
-	url       string
-	shapeOnly bool // the baseline's constant answer: check the shape only
+	name string
+	url  string
 }
 
 // run starts what cfg asks for, attacks each target in turn, prints the
@@ -33,7 +31,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	rep := &report{Started: time.Now().UTC(), Machine: describeMachine(), Config: cfg, Mode: mode(cfg)}
 	keys := keysOf(cfg)
 
-	targets, cleanup, err := startTargets(ctx, cfg, keys)
+	targets, cleanup, err := startTargets(cfg)
 	defer cleanup()
 	if err != nil {
 		return nil, err
@@ -42,44 +40,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	p := plot.New(plot.Title("Banners load test: "+rep.Mode), plot.Downsample(4000))
 	fmt.Fprintf(stderr, "loadtest: %s, %d campaign-quarters, %.0f%% ad tag, %d visitors; %d CPUs shared by generator and servers\n",
 		rep.Mode, len(keys), cfg.Mix*100, cfg.Visitors, runtime.NumCPU())
-	for round := 1; round <= cfg.Rounds; round++ {
-		var base *attackReport
-		var ours []*attackReport
-		// Each round starts with the next server, so none always goes first
-		// (or always last, on the biggest heap).
-		for j := range targets {
-			t := targets[(j+round-1)%len(targets)]
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			name := t.name
-			if cfg.Rounds > 1 {
-				name = fmt.Sprintf("%s#%d", t.name, round)
-			}
-			ar, err := attack(ctx, cfg, t, name, keys, p, stderr)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			ar.Round = round
-			rep.Attacks = append(rep.Attacks, ar)
-			if t.shapeOnly {
-				base = ar
-			} else {
-				ours = append(ours, ar)
-			}
+	for _, t := range targets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		if base == nil {
-			continue
+		ar, err := attack(ctx, cfg, t, keys, p, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
-		for _, ar := range ours {
-			ar.VsBaseline = &ratios{
-				Throughput: div(ar.Metrics.Throughput, base.Metrics.Throughput),
-				P99:        div(ar.Metrics.Latencies.P99.Seconds(), base.Metrics.Latencies.P99.Seconds()),
-			}
-		}
-	}
-	if cfg.Rounds > 1 {
-		rep.Medians = medians(targets, rep.Attacks)
+		rep.Attacks = append(rep.Attacks, ar)
 	}
 	for _, ar := range rep.Attacks {
 		if ar.Wrong > 0 {
@@ -109,10 +78,10 @@ func keysOf(cfg config) []key {
 }
 
 // startTargets starts the servers cfg asks for (the local server, as
-// functions/api/local wires it, with and without its access log; the baseline)
-// or names the remote target. cleanup stops what was started, the servers
-// first, then what they write to; call it even when err is not nil.
-func startTargets(ctx context.Context, cfg config, keys []key) (targets []target, cleanup func(), err error) {
+// functions/api/local wires it, with and without its access log) or names
+// the remote target. cleanup stops what was started, the servers first,
+// then what they write to; call it even when err is not nil.
+func startTargets(cfg config) (targets []target, cleanup func(), err error) {
 	// Undone last in, first out: servers are started after what they use.
 	var undo []func() error
 	cleanup = func() {
@@ -120,7 +89,6 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 			undo[i]() //nolint:errcheck // best effort at exit
 		}
 	}
-	var cannedFrom http.Handler
 	if cfg.Self {
 		local := func(name string, accessLog io.Writer) error {
 			scfg, api, err := app.NewLocal(app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
@@ -134,9 +102,6 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 			}
 			undo = append(undo, srv.Stop)
 			targets = append(targets, target{name: name, url: srv.URL})
-			if cannedFrom == nil {
-				cannedFrom = api.Handler
-			}
 			return nil
 		}
 		if cfg.AccessLog != "off" {
@@ -159,18 +124,6 @@ func startTargets(ctx context.Context, cfg config, keys []key) (targets []target
 		}
 	} else {
 		targets = append(targets, target{name: "target", url: cfg.Target})
-	}
-	if cfg.Baseline {
-		c, err := cannedFromTarget(ctx, cannedFrom, targets[0].url, keys)
-		if err != nil {
-			return nil, cleanup, fmt.Errorf("baseline: %w", err)
-		}
-		srv, err := startBaseline(c, false)
-		if err != nil {
-			return nil, cleanup, err
-		}
-		undo = append(undo, srv.Stop)
-		targets = append(targets, target{name: "baseline", url: srv.URL, shapeOnly: true})
 	}
 	return targets, cleanup, nil
 }

@@ -23,18 +23,19 @@ import (
 	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
-	"banners/internal/csvload"
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
+	"banners/internal/ingest"
 	"banners/internal/sample"
 	"banners/internal/server"
 )
 
 // counting counts the reads that reach the store behind the cache, and
-// those of them that failed.
+// those of them that failed, and keeps each key's last error.
 type counting struct {
 	next         banner.Store
 	reads, fails atomic.Int64
+	lastErr      sync.Map // banner.Key → error
 }
 
 func (c *counting) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
@@ -42,8 +43,16 @@ func (c *counting) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign
 	camp, err := c.next.Campaign(ctx, k)
 	if err != nil && !errors.Is(err, banner.ErrNotFound) {
 		c.fails.Add(1)
+		c.lastErr.Store(k, err)
 	}
 	return camp, err
+}
+
+// errOf returns the last error a read of k failed with, nil for none.
+func (c *counting) errOf(k banner.Key) error {
+	err, _ := c.lastErr.Load(k)
+	e, _ := err.(error)
+	return e
 }
 
 // onDynamo is the local server on the DynamoDB store (dynalite holding the
@@ -81,16 +90,8 @@ func startOnDynamo(t *testing.T, cfg cache.Config) *onDynamo {
 	})
 	table := srv.NewTable(t, client)
 	store := dynamo.New(client, table)
-	campaigns, _, err := csvload.LoadFS(sample.FS(), nil)
+	_, err := ingest.LoadFS(t.Context(), store, sample.FS(), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	byQuarter := map[banner.Quarter][]banner.Campaign{}
-	for _, c := range campaigns {
-		byQuarter[c.Quarter] = append(byQuarter[c.Quarter], c)
-	}
-	for q, cs := range byQuarter {
-		_, err := store.PutQuarter(t.Context(), q, cs)
-		require.NoError(t, err)
-	}
 
 	d.Reads = &counting{next: store}
 	scfg, api, err := app.NewLocal(app.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
@@ -121,7 +122,7 @@ func (d *onDynamo) Shutdown(t *testing.T) (after int) {
 	require.Eventually(t, func() bool {
 		after = runtime.NumGoroutine()
 		return after <= d.Before+10
-	}, 15*time.Second, 50*time.Millisecond, "goroutines %d before the server, %d after its shutdown", d.Before, after)
+	}, 30*time.Second, 50*time.Millisecond, "goroutines %d before the server, %d after its shutdown", d.Before, after)
 	return after
 }
 
@@ -212,10 +213,13 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// TestDynamoDBGoneUnderLoad takes DynamoDB away for a few seconds in the
-// middle of a load at ten times the assignment's rate: every warm key keeps
-// being served (stale), a cold key fails fast with 503 and Retry-After,
-// nothing leaks, and both recover once DynamoDB is back, without a restart.
+// TestDynamoDBGoneUnderLoad takes DynamoDB away in the middle of a load at
+// ten times the assignment's rate: every warm key keeps being served
+// (stale), a cold key fails with 503 and Retry-After once its read's
+// deadline passes, and once DynamoDB is back the cold key is served again
+// without a restart, and nothing leaks. Each step waits for an event
+// (answers checked, reads counted at the store), not for a clock: the load
+// runs until the test ends it.
 func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seconds of load")
@@ -237,9 +241,13 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 		}
 	}
 
-	cfg, err := parseFlags([]string{"-target", srv.URL, "-rate", "50000/1m", "-duration", "10s",
+	// The duration is a backstop: the test ends the load with Until.
+	cfg, err := parseFlags([]string{"-target", srv.URL, "-rate", "50000/1m", "-duration", "3m",
 		"-campaigns", "1-50", "-mix", "0.2", "-visitors", "200", "-out", t.TempDir()}, io.Discard)
 	require.NoError(t, err)
+	until := make(chan struct{})
+	var answered atomic.Int64
+	cfg.Until, cfg.Answered = until, &answered
 	type result struct {
 		rep *report
 		err error
@@ -250,13 +258,24 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 		done <- result{rep, err}
 	}()
 
+	// waitFor polls cond until it holds; the load ending first fails the
+	// test.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for !cond() {
+			select {
+			case res := <-done:
+				t.Fatalf("the load ended (err %v) before %s", res.err, what)
+			case <-tick.C:
+			}
+		}
+	}
 	// Take DynamoDB away once the load is refreshing keys from it (the TTL
 	// is 1 s), and bring it back after many failed reads: the warm keys
 	// have then gone stale under load.
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		require.Eventually(t, cond, 8*time.Second, 10*time.Millisecond, what)
-	}
+	waitFor("the load is under way", func() bool { return answered.Load() >= 500 })
 	readsWarm := srv.Reads.reads.Load()
 	waitFor("the load refreshes keys from DynamoDB", func() bool { return srv.Reads.reads.Load() >= readsWarm+20 })
 	srv.Proxy.Stop()
@@ -266,12 +285,15 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	coldTook := time.Since(start)
 	require.Equal(t, http.StatusServiceUnavailable, cold.StatusCode, "a cold key while DynamoDB is gone")
 	require.Equal(t, "5", cold.Header.Get("Retry-After"))
-	// The read deadline bounds the wait, not the retryer's ten attempts
-	// (seconds of backoff); the margin is for a machine busy with the load.
-	require.Less(t, coldTook, readTimeout+time.Second, "a cold key fails at the read deadline")
+	// The read's deadline ended it, not the retryer's ten attempts
+	// (seconds of backoff).
+	coldErr := srv.Reads.errOf(banner.Key{CampaignID: 51, Quarter: 1})
+	require.ErrorIs(t, coldErr, context.DeadlineExceeded, "a cold key fails at the read deadline")
 	waitFor("more keys go stale", func() bool { return srv.Reads.fails.Load() >= 30 })
+	answeredGone := answered.Load()
 	srv.Proxy.Start(t)
 	readsBack := srv.Reads.reads.Load()
+	close(until)
 
 	res := <-done
 	require.NoError(t, res.err)
@@ -279,20 +301,22 @@ func TestDynamoDBGoneUnderLoad(t *testing.T) {
 	m := ar.Metrics
 	require.Zero(t, ar.Wrong, "wrong answers: %v %v", ar.Violations, ar.Examples)
 	require.Equal(t, int(m.Requests), m.StatusCodes["200"]+m.StatusCodes["302"], "warm keys are always served: codes %v", m.StatusCodes)
-	require.Greater(t, srv.Reads.reads.Load(), readsBack, "reads reach DynamoDB again once it is back")
 
-	// Recovery: the cold key is served now, without a restart. (Polled: a
-	// single read has the 0.5 s deadline, which a machine busy with the
-	// race detector and other packages' tests can overrun once.)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(srv.URL + "/api/campaigns/51/banners?quarter=1")
-		if err != nil {
-			return false
+	// Recovery: the cold key is served again, without a restart. It is
+	// asked until it is: reads sent while DynamoDB was away may still be
+	// queued at dynalite on a busy machine, and each answer is at most the
+	// read deadline away. The bound only ends a test that never recovers.
+	var code int
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+		if code = get("/api/campaigns/51/banners?quarter=1").StatusCode; code == http.StatusOK {
+			break
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 5*time.Second, 100*time.Millisecond, "the cold key is served once DynamoDB is back")
+	}
+	require.Equal(t, http.StatusOK, code, "the cold key is served once DynamoDB is back (last error %v; reads %d, failed %d)",
+		srv.Reads.errOf(banner.Key{CampaignID: 51, Quarter: 1}), srv.Reads.reads.Load(), srv.Reads.fails.Load())
+	require.Greater(t, srv.Reads.reads.Load(), readsBack, "reads reach DynamoDB again once it is back")
+	failsBack := srv.Reads.fails.Load()
 	after := srv.Shutdown(t)
-	t.Logf("DynamoDB gone for %d failed reads of a 10 s load at 50,000/min: %d requests, codes %v, p99 %s; cold key answered 503 in %s; goroutines %d before, %d after",
-		srv.Reads.fails.Load(), m.Requests, m.StatusCodes, m.Latencies.P99, coldTook.Round(time.Millisecond), srv.Before, after)
+	t.Logf("DynamoDB gone for %d failed reads under a load at 50,000/min: %d requests (%d answered by then), codes %v, p99 %s; cold key answered 503 in %s; goroutines %d before, %d after",
+		failsBack, m.Requests, answeredGone, m.StatusCodes, m.Latencies.P99, coldTook.Round(time.Millisecond), srv.Before, after)
 }

@@ -18,7 +18,6 @@ type visitors struct {
 	keys      []key
 	single    map[key]bool // campaign-quarters that serve only one banner
 	redirects float64      // share of requests to the ad tag
-	shapeOnly bool         // the baseline: check the answer's shape only
 
 	state []visitorState
 	free  chan int
@@ -35,13 +34,12 @@ type visitorState struct {
 	sent request // what the request in flight asked for
 }
 
-func newVisitors(base string, keys []key, single map[key]bool, n int, redirects float64, shapeOnly bool) *visitors {
+func newVisitors(base string, keys []key, single map[key]bool, n int, redirects float64) *visitors {
 	v := &visitors{
 		base:      strings.TrimSuffix(base, "/"),
 		keys:      keys,
 		single:    single,
 		redirects: redirects,
-		shapeOnly: shapeOnly,
 		state:     make([]visitorState, n),
 		free:      make(chan int, n),
 	}
@@ -60,12 +58,11 @@ func (v *visitors) targeter() vegeta.Targeter {
 		s := &v.state[i]
 		k := v.keys[rand.IntN(len(v.keys))]
 		s.sent = request{
-			Redirect:  rand.Float64() < v.redirects,
-			Campaign:  k.Campaign,
-			Quarter:   k.Quarter,
-			Last:      s.last,
-			Single:    v.single[k],
-			ShapeOnly: v.shapeOnly,
+			Redirect: rand.Float64() < v.redirects,
+			Campaign: k.Campaign,
+			Quarter:  k.Quarter,
+			Last:     s.last,
+			Single:   v.single[k],
 		}
 		b := make([]byte, 0, 96)
 		b = append(b, v.base...)

@@ -16,6 +16,10 @@
 //
 // The RIE does not pass X-Ray trace headers on to the function, so traced
 // code runs with an unsampled facade segment.
+//
+// The package takes testkit.TB, not testing.TB, and does not link package
+// testing: bench/coldstart builds and runs functions with BuildTo and
+// RunEnv.
 package lambdatest
 
 import (
@@ -32,7 +36,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -46,7 +49,7 @@ const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 // Build compiles the Lambda function in pkg (a package path, or a
 // directory relative to the test's) into a file named bootstrap in a
 // temporary directory and returns its path. It fails t if the build fails.
-func Build(t testing.TB, pkg string) string {
+func Build(t testkit.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
 	if err := BuildTo(out, pkg); err != nil {
@@ -119,7 +122,7 @@ type Function struct {
 // plus env ("KEY=value" entries, later ones winning), waits until the RIE
 // listens, and stops it when t ends. Each Function gets its own ports, so
 // tests may run several at once.
-func Start(t testing.TB, bootstrap string, env ...string) *Function {
+func Start(t testkit.TB, bootstrap string, env ...string) *Function {
 	t.Helper()
 	fn, err := Run(bootstrap, env...)
 	if err != nil {
@@ -168,32 +171,12 @@ func RunEnv(bootstrap string, env []string) (*Function, error) {
 	cmd.Env = env
 	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the RIE: %w", err)
+	stop, err := testkit.StartProcess(cmd, invokeAddr, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("the RIE: %w:\n%s", err, fn.Logs())
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	fn.stop = sync.OnceFunc(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", invokeAddr, time.Second)
-		if err == nil {
-			c.Close()
-			return fn, nil
-		}
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("the RIE exited before listening:\n%s", fn.Logs())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			fn.Stop()
-			return nil, fmt.Errorf("the RIE is not listening on %s:\n%s", invokeAddr, fn.Logs())
-		}
-	}
+	fn.stop = stop
+	return fn, nil
 }
 
 // Stop kills the emulator (and with it the function's process) and waits
@@ -244,7 +227,7 @@ func freeAddr() (string, error) {
 
 // URLEvent reads the function URL event name from the API function's
 // testdata (functions/api/testdata), as CloudFront sends it through OAC.
-func URLEvent(t testing.TB, name string) events.LambdaFunctionURLRequest {
+func URLEvent(t testkit.TB, name string) events.LambdaFunctionURLRequest {
 	t.Helper()
 	root, err := testkit.ModuleRoot()
 	if err != nil {

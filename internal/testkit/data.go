@@ -3,7 +3,6 @@ package testkit
 import (
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // RealData returns the real dataset's root folder, the one holding csv/ and
@@ -11,7 +10,7 @@ import (
 // dataset is not in the repository, so when the folder is absent the test is
 // skipped with a message naming it, except when CI is set: there it fails,
 // so CI never skips the real-data tests silently.
-func RealData(t testing.TB) string {
+func RealData(t TB) string {
 	t.Helper()
 	dir := os.Getenv("BANNERS_DATA")
 	if dir == "" {

@@ -1,6 +1,8 @@
 // Package testkit holds the helpers the tests share: a buffer safe for
-// concurrent use, a settable clock, free loopback ports, the module root
-// and the real dataset's folder.
+// concurrent use, a settable clock, free loopback ports, the module root,
+// local servers started as processes (dynalite) and the real dataset's
+// folder. It does not import package testing (see TB), so the measuring
+// commands under bench/ use it too.
 package testkit
 
 import (
@@ -22,7 +24,8 @@ func FreePort() (int, error) {
 }
 
 // ModuleRoot returns the directory holding go.mod, walking up from the
-// working directory (a test's package directory).
+// working directory (a test's package directory, or wherever a command
+// runs inside the module).
 func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {

@@ -2,14 +2,13 @@ package testkit
 
 import (
 	"reflect"
-	"testing"
 
 	"banners/internal/banner"
 )
 
 // RequireCampaigns fails t unless s answers every read model of want, by
 // its key, with an equal one.
-func RequireCampaigns(t testing.TB, s banner.Store, want []banner.Campaign) {
+func RequireCampaigns(t TB, s banner.Store, want []banner.Campaign) {
 	t.Helper()
 	for _, c := range want {
 		got, err := s.Campaign(t.Context(), c.Key)

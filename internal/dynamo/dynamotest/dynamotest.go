@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,12 +96,9 @@ func start(t testing.TB, name string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		bin := filepath.Join(root, "node_modules", ".bin", "dynalite")
-		if _, err := os.Stat(bin); err != nil {
-			return nil, fmt.Errorf("dynalite not found: %w", err)
+		if cmd, err = testkit.DynaliteCommand(root, port); err != nil {
+			return nil, err
 		}
-		cmd = exec.Command(bin, "--host", "127.0.0.1", "--port", p,
-			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	case Moto:
 		cmd = exec.Command(python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", p)
 	default:
@@ -111,17 +106,8 @@ func start(t testing.TB, name string) (*Server, error) {
 	}
 	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = srv.log, srv.log
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	if err := waitListening(net.JoinHostPort("127.0.0.1", p), exited, 30*time.Second); err != nil {
-		stop()
+	stop, err := testkit.StartProcess(cmd, net.JoinHostPort("127.0.0.1", p), 30*time.Second)
+	if err != nil {
 		return nil, fmt.Errorf("%v\n%s", err, srv.log)
 	}
 	t.Cleanup(stop)
@@ -137,26 +123,6 @@ var python = sync.OnceValue(func() string {
 	}
 	return "python3"
 })
-
-// waitListening polls addr until it accepts a connection, the process
-// exits (exited is closed) or timeout passes.
-func waitListening(addr string, exited <-chan struct{}, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before listening on %s", addr)
-		case <-time.After(25 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listening on %s after %s", addr, timeout)
-		}
-	}
-}
 
 // Logs returns what the server has printed so far.
 func (s *Server) Logs() string { return s.log.String() }

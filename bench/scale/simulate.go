@@ -1,18 +1,17 @@
 package main
 
-// The scale simulation of issue 13: N in-process API instances, each the
-// real stack (app.New: handler, cache, store) with its own cache, over one
-// DynamoDB server (dynalite), under Poisson arrivals of requests for
+// The simulation: N in-process API instances, each the real stack
+// (app.New: handler, cache, store) with its own cache, over one store
+// (DynamoDB on dynalite), under Poisson arrivals of requests for
 // Zipf-distributed campaigns, across a quarter boundary. Requests are
 // served by calling each instance's handler directly (no sockets): the
 // simulation measures the caches and the store, not loopback HTTP.
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -24,18 +23,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
-	"banners/internal/csvload"
-	"banners/internal/dynamo"
 	"banners/internal/sample"
-	"banners/internal/testkit"
 )
 
 // scaleBoundary is the quarter boundary the simulated clock crosses:
@@ -78,10 +69,11 @@ type scaleResult struct {
 	// Requests and Errors count requests after Warmup; Errors are non-200.
 	Requests, Errors int64
 	// Reads and GenReads count campaign and generation reads after Warmup;
-	// WarmReads the campaign reads pre-warm asked for in the whole run.
-	Reads, GenReads, WarmReads int64
-	// HitRatio is 1 − Reads/Requests; Model is the issue's model for the
-	// same settings.
+	// LeadReads the campaign reads in the pre-warm's lead before the
+	// boundary (pre-warm's and the misses').
+	Reads, GenReads, LeadReads int64
+	// HitRatio is 1 − Reads/Requests; Model is the steady-state model
+	// (modelTTL) for the same settings.
 	HitRatio, Model float64
 	// P50 and P99 are over the requests after Warmup; P99Boundary over
 	// those in the first second after the boundary.
@@ -94,16 +86,23 @@ type scaleResult struct {
 	Burst, Peak       int64
 }
 
-// countingStore counts the reads that reach DynamoDB on a timeline, and
+// store is what the instances read: campaigns and the quarters'
+// generations, as *dynamo.Store serves them.
+type store interface {
+	banner.Store
+	cache.Generations
+}
+
+// countingStore counts the reads that reach the store on a timeline, and
 // passes generation reads on, so the cache follows generations.
 type countingStore struct {
-	next    *dynamo.Store
+	next    store
 	start   time.Time
 	bins    []atomic.Int64
 	genBins []atomic.Int64
 }
 
-func newCountingStore(next *dynamo.Store, d time.Duration) *countingStore {
+func newCountingStore(next store, d time.Duration) *countingStore {
 	n := int(d/binWidth) + 50
 	return &countingStore{next: next, bins: make([]atomic.Int64, n), genBins: make([]atomic.Int64, n)}
 }
@@ -155,11 +154,12 @@ func (z zipfSampler) draw(r *rand.Rand) int64 {
 // how long it took from then.
 type sampleAt struct{ at, took time.Duration }
 
-// simulate runs cfg against store, whose table holds quarters 1 and 2 of
-// campaigns 1 to cfg.Campaigns.
-func simulate(ctx context.Context, store *dynamo.Store, cfg scaleConfig) (scaleResult, error) {
+// simulate runs cfg against st, which holds quarters 1 and 2 of campaigns
+// 1 to cfg.Campaigns. Time is the process's clock (time.Now, time.Sleep):
+// under testing/synctest the run is the same on any machine.
+func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, error) {
 	res := scaleResult{Config: cfg}
-	cs := newCountingStore(store, cfg.Duration+5*time.Second)
+	cs := newCountingStore(st, cfg.Duration+5*time.Second)
 	start := time.Now()
 	cs.start = start
 	base := scaleBoundary.Add(-cfg.Before)
@@ -233,9 +233,6 @@ func simulate(ctx context.Context, store *dynamo.Store, cfg scaleConfig) (scaleR
 	res.Requests, res.Errors = int64(len(all)), errs.Load()
 	res.Reads = sum(cs.bins, cfg.Warmup, cfg.Duration+5*time.Second)
 	res.GenReads = sum(cs.genBins, cfg.Warmup, cfg.Duration+5*time.Second)
-	for _, a := range apis {
-		res.WarmReads += a.Cache.Warmed()
-	}
 	if res.Requests > 0 {
 		res.HitRatio = 1 - float64(res.Reads)/float64(res.Requests)
 	}
@@ -248,6 +245,7 @@ func simulate(ctx context.Context, store *dynamo.Store, cfg scaleConfig) (scaleR
 			quietEnd -= cfg.Lead
 		}
 		res.ReadsPerSecBefore = float64(sum(cs.bins, quietEnd-time.Second, quietEnd))
+		res.LeadReads = sum(cs.bins, cfg.Before-cfg.Lead, cfg.Before)
 		res.Burst = sum(cs.bins, cfg.Before, cfg.Before+time.Second)
 		for t := cfg.Before; t < cfg.Before+time.Second; t += binWidth {
 			res.Peak = max(res.Peak, sum(cs.bins, t, t+binWidth))
@@ -265,52 +263,11 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return ds[min(len(ds)-1, int(math.Ceil(q*float64(len(ds))))-1)]
 }
 
-// scaleData returns quarters 1 and 2 of n campaigns from the sample
-// generator scaled to n campaigns (about 15 impressions per campaign and
-// quarter, at least the real data's 150,000).
-func scaleData(n int) ([]banner.Campaign, error) {
-	fsys, err := sample.Generate(sample.Shape{Campaigns: n, Scale: max(1, n/10_000)})
-	if err != nil {
-		return nil, err
-	}
-	campaigns, _, err := csvload.LoadFS(fsys, nil)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(campaigns, func(c banner.Campaign) bool { return c.Quarter > 2 }), nil
-}
-
-// seed writes campaigns into store's table: by quarter with PutQuarter
-// (manifest and generation, as the ingest writes) up to
-// dynamo.MaxCampaigns a quarter, in bulk beyond.
-func seed(ctx context.Context, store *dynamo.Store, campaigns []banner.Campaign) error {
-	byQuarter := map[banner.Quarter][]banner.Campaign{}
-	for _, c := range campaigns {
-		byQuarter[c.Quarter] = append(byQuarter[c.Quarter], c)
-	}
-	for q, cs := range byQuarter {
-		var err error
-		if len(cs) <= dynamo.MaxCampaigns {
-			_, err = store.PutQuarter(ctx, q, cs)
-		} else {
-			_, err = store.PutCampaigns(ctx, cs)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dynaliteClient returns a DynamoDB client for the server at url, with the
-// static credentials local servers take.
-func dynaliteClient(url string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "eu-central-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		Retryer:      retry.NewStandard(),
-	})
+// scaleData returns the sample generator's data scaled to n campaigns
+// (about 15 impressions per campaign and quarter, at least the real
+// data's 150,000).
+func scaleData(n int) (fs.FS, error) {
+	return sample.Generate(sample.Shape{Campaigns: n, Scale: max(1, n/10_000)})
 }
 
 // writeScaleRow prints one result as a Markdown table row.
@@ -324,82 +281,7 @@ func writeScaleRow(w io.Writer, name string, r scaleResult) {
 		name, c.Instances, count(float64(c.Campaigns)), c.Zipf, count(c.Rate), c.TTL, c.Prewarm,
 		r.HitRatio, model, 1000*float64(r.Reads)/float64(max(r.Requests, 1)), r.Requests,
 		r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.P99Boundary.Round(10*time.Microsecond),
-		r.ReadsPerSecBefore, r.Burst, r.Peak, r.WarmReads)
+		r.ReadsPerSecBefore, r.LeadReads, r.Burst, r.Peak)
 }
 
-const scaleHeader = "| run | instances | campaigns | s | req/s | TTL | pre-warm K | hit ratio | model | reads / 1,000 req | requests | p50 | p99 | p99, 1st s after boundary | reads/s before | reads, 1st s after boundary | peak reads / 100 ms | pre-warm reads |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-
-// runScale is the -scale mode: the model table, or a simulation run
-// without and with pre-warm.
-func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("loadtest -scale", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	var c scaleConfig
-	model := fl.Bool("model", false, "print the model's table (1k/100k/1M campaigns × 83/10k/100k req/s) and exit")
-	ingest := fl.Int("ingest", 0, "instead of simulating: generate this many times the real data and time the ingest of each quarter into dynalite")
-	fl.IntVar(&c.Instances, "instances", 4, "API instances, each with its own cache")
-	fl.IntVar(&c.Campaigns, "campaigns", 1000, "campaigns, IDs 1 to N (data from the sample generator scaled to N)")
-	fl.Float64Var(&c.Zipf, "zipf", 1, "Zipf exponent s of campaign popularity")
-	fl.Float64Var(&c.Rate, "rate", 1000, "requests per second over all instances (Poisson arrivals)")
-	fl.DurationVar(&c.Duration, "duration", 12*time.Second, "length of each run")
-	fl.DurationVar(&c.Before, "before", 8*time.Second, "the quarter boundary comes this long after the start (≥ -duration: none)")
-	fl.DurationVar(&c.TTL, "ttl", time.Minute, "cache TTL")
-	fl.IntVar(&c.Prewarm, "prewarm", 200, "pre-warm's top K per instance for the second run (0: one run, without)")
-	fl.DurationVar(&c.Lead, "lead", 5*time.Second, "pre-warm's lead before the boundary")
-	fl.DurationVar(&c.Warmup, "warmup", 2*time.Second, "left out of the hit ratio and latencies")
-	fl.IntVar(&c.Workers, "workers", 64, "requests in flight at most")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if *model {
-		writeModelTable(stdout, modelTable([]int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf), c.Zipf)
-		return nil
-	}
-	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Workers < 1 || c.Prewarm < 0 {
-		return errors.New("-instances, -campaigns, -rate, -duration and -workers must be positive, -prewarm not negative")
-	}
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	url, stop, err := startDynalite(root)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	client := dynaliteClient(url)
-	store := dynamo.New(client, "banners")
-	if err := store.CreateTable(ctx); err != nil {
-		return err
-	}
-	if *ingest > 0 {
-		return runIngestScale(ctx, store, *ingest, stdout, stderr)
-	}
-	t0 := time.Now()
-	data, err := scaleData(c.Campaigns)
-	if err != nil {
-		return err
-	}
-	if err := seed(ctx, store, data); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "seeded %d campaign-quarters in %v\n", len(data), time.Since(t0).Round(time.Millisecond))
-	fmt.Fprint(stdout, scaleHeader)
-	runs := []scaleConfig{c}
-	runs[0].Prewarm = 0
-	if c.Prewarm > 0 {
-		runs = append(runs, c)
-	}
-	for _, rc := range runs {
-		res, err := simulate(ctx, store, rc)
-		if err != nil {
-			return err
-		}
-		name := "no pre-warm"
-		if rc.Prewarm > 0 {
-			name = "pre-warm"
-		}
-		writeScaleRow(stdout, name, res)
-	}
-	return nil
-}
+const scaleHeader = "| run | instances | campaigns | s | req/s | TTL | pre-warm K | hit ratio | model | reads / 1,000 req | requests | p50 | p99 | p99, 1st s after boundary | reads/s before | reads in the lead | reads, 1st s after boundary | peak reads / 100 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"

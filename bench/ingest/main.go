@@ -1,26 +1,50 @@
+// Command ingest measures the ingest at scale: it generates -scale times
+// the real dataset with the sample generator (50 × scale campaigns), then
+// loads each quarter as the ingest Lambda does (csvload.Quarter streaming
+// the quarter's three files, then dynamo.Store.PutQuarter into a table on
+// dynalite), and prints one Markdown row per quarter: CSV size, rows,
+// campaigns, time to read and rank, peak heap, time to write, items.
+//
+//	go run ./bench/ingest -scale 10
+//
+// Run it inside the module (it finds dynalite in node_modules).
 package main
-
-// The ingest at scale (issue 13, part 5): generate k times the real
-// dataset with the sample generator, then load each quarter as the ingest
-// Lambda does (csvload.Quarter streaming the three files, then
-// dynamo.Store.PutQuarter into dynalite), measuring time and peak heap.
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"banners/bench/internal/localdb"
 
 	"banners/internal/banner"
 	"banners/internal/csvload"
-	"banners/internal/dynamo"
 	"banners/internal/sample"
 )
+
+func main() {
+	scale := flag.Int("scale", 10, "generate this many times the real data (at least 1)")
+	flag.Parse()
+	if flag.NArg() > 0 || *scale < 1 {
+		fmt.Fprintln(os.Stderr, "ingest: -scale must be at least 1, and no arguments")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *scale, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ingest:", err)
+		os.Exit(1)
+	}
+}
 
 // heapSampler records the largest HeapInuse seen, sampling every 10 ms.
 type heapSampler struct {
@@ -57,10 +81,15 @@ func (h *heapSampler) Stop() uint64 {
 	return h.peak.Load()
 }
 
-// runIngestScale generates scale × the real data (50 × scale campaigns)
-// into a temporary folder and loads each quarter into store, writing one
-// Markdown row per quarter.
-func runIngestScale(ctx context.Context, store *dynamo.Store, scale int, stdout, stderr io.Writer) error {
+// run generates scale × the real data (50 × scale campaigns) into a
+// temporary folder and loads each quarter into a table on dynalite,
+// writing one Markdown row per quarter.
+func run(ctx context.Context, scale int, stdout, stderr io.Writer) error {
+	_, store, stopDB, err := localdb.Start(ctx, "banners")
+	if err != nil {
+		return err
+	}
+	defer stopDB()
 	dir, err := os.MkdirTemp("", "banners-ingest-scale-")
 	if err != nil {
 		return err

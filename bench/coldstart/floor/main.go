@@ -1,9 +1,9 @@
 // Command floor is the smallest Lambda function that does the API
 // function's job in form: it answers every function URL event with a
-// constant JSON body of a real answer's size. It is not deployed; `make
-// coldstart` and the load test's invoke comparison build it to measure the
-// floor of a Go Lambda's cold start, binary size and invoke overhead on the
-// same machine, in the same run, as functions/api.
+// constant JSON body of a real answer's size. It is not deployed;
+// bench/coldstart builds it to measure the floor of a Go Lambda's cold
+// start, binary size and invoke overhead on the same machine, in the same
+// run, as functions/api.
 package main
 
 import (

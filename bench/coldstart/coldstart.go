@@ -1,36 +1,66 @@
+// Command coldstart measures the API function's cold start against the
+// floor, the smallest aws-lambda-go function (bench/coldstart/floor): it
+// builds both as the deploy does (stripped, for the host), and the floor
+// twice more with the SDKs the API links (floor+xray, floor+sdks), puts the
+// sample data in a dynalite table, starts each function under the Lambda
+// Runtime Interface Emulator -n times, alternating, and prints medians of
+// INIT, first answer, warm invoke (for the API a cache hit) and bootstrap
+// size, each with its ratio to the floor's in the same run.
+//
+//	go run ./bench/coldstart            # 7 cold starts each, 30 warm invokes after each
+//	go run ./bench/coldstart -n 9 -warm 50
+//
+// Run it inside the module (it builds ./functions/api and finds dynalite
+// in node_modules); it needs `npm ci` and the emulator (a tool in go.mod).
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"os"
-	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"banners/internal/banner"
-	"banners/internal/csvload"
-	"banners/internal/dynamo"
+	"banners/bench/internal/localdb"
+	"banners/internal/httpapi"
+	"banners/internal/ingest"
 	"banners/internal/lambdatest"
 	"banners/internal/sample"
 	"banners/internal/testkit"
 )
 
-// coldConfig is what the cold-start mode measures.
+func main() {
+	var cfg coldConfig
+	flag.IntVar(&cfg.Rounds, "n", 7, "cold starts per function, alternating (at least 7: the figures are medians)")
+	flag.IntVar(&cfg.Warm, "warm", 30, "warm invokes after each cold start")
+	flag.StringVar(&cfg.Event, "event", "functions/api/testdata/get-banners.json", "the function URL event every invoke sends, relative to the module root")
+	flag.Parse()
+	if flag.NArg() > 0 || cfg.Rounds < 7 || cfg.Warm < 1 {
+		fmt.Fprintln(os.Stderr, "coldstart: -n must be at least 7, -warm at least 1, and no arguments")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "coldstart:", err)
+		os.Exit(1)
+	}
+}
+
+// coldConfig is what a run measures.
 type coldConfig struct {
 	// Rounds is the number of cold starts per function, alternating.
 	Rounds int
@@ -40,7 +70,7 @@ type coldConfig struct {
 	Event string
 }
 
-// function is one bootstrap the cold-start mode runs.
+// function is one bootstrap a run measures.
 type function struct {
 	name string
 	pkg  string
@@ -69,14 +99,15 @@ var (
 	wiring = regexp.MustCompile(`"msg":"cold start","init_duration_ms":([0-9.]+)`)
 )
 
-// runColdStart builds the API function, the floor function, the floor
-// with the X-Ray SDK linked in and the floor with both the X-Ray SDK and
-// the DynamoDB client linked in (floor+sdks), as the deploy builds them (stripped, for
-// the host), puts the sample data in a dynalite table, then starts each
-// under the Runtime Interface Emulator cfg.Rounds times, alternating, and
-// prints a table of medians: binary size, INIT duration, first answer and
-// warm invoke duration, each also as a ratio to the floor's.
-func runColdStart(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer) error {
+// run builds the API function, the floor function, the floor with the
+// X-Ray SDK linked in and the floor with both the X-Ray SDK and the
+// DynamoDB client linked in (floor+sdks), as the deploy builds them
+// (stripped, for the host), puts the sample data in a dynalite table, then
+// starts each under the Runtime Interface Emulator cfg.Rounds times,
+// alternating, and prints a table of medians: binary size, INIT duration,
+// first answer and warm invoke duration, each also as a ratio to the
+// floor's.
+func run(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer) error {
 	root, err := testkit.ModuleRoot()
 	if err != nil {
 		return err
@@ -91,13 +122,13 @@ func runColdStart(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer)
 	}
 	defer os.RemoveAll(dir)
 
-	url, stop, err := startDynalite(root)
+	const table = "banners"
+	url, store, stop, err := localdb.Start(ctx, table)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	const table = "banners"
-	if err := loadSample(ctx, url, table); err != nil {
+	if _, err := ingest.LoadFS(ctx, store, sample.FS(), slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
 	env := func(string) []string { return nil }
@@ -110,9 +141,9 @@ func runColdStart(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer)
 		}
 	}
 	fns := []*function{
-		{name: "floor", pkg: "./functions/floor", env: env, check: wantStatus(200)},
-		{name: "floor+xray", pkg: "./functions/floor", tags: []string{"xraysdk"}, env: env, check: wantStatus(200)},
-		{name: "floor+sdks", pkg: "./functions/floor", tags: []string{"xraysdk", "dynamodbsdk"}, env: env, check: wantStatus(200)},
+		{name: "floor", pkg: "./bench/coldstart/floor", env: env, check: wantStatus(200)},
+		{name: "floor+xray", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk"}, env: env, check: wantStatus(200)},
+		{name: "floor+sdks", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk", "dynamodbsdk"}, env: env, check: wantStatus(200)},
 		{name: "api", pkg: "./functions/api", check: wantBanners, env: lambdaEnv},
 	}
 	for _, f := range fns {
@@ -151,7 +182,7 @@ func runColdStart(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer)
 func lambdaBase() []string {
 	return []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
-		"AWS_REGION=eu-central-1", "AWS_DEFAULT_REGION=eu-central-1",
+		"AWS_REGION=" + localdb.Region, "AWS_DEFAULT_REGION=" + localdb.Region,
 		"AWS_LAMBDA_FUNCTION_NAME=coldstart", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_LOG_FORMAT=Text", "_HANDLER=bootstrap",
 		"AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
@@ -232,14 +263,19 @@ func wantBanners(resp events.LambdaFunctionURLResponse) error {
 	if err := wantStatus(200)(resp); err != nil {
 		return err
 	}
-	var a bannersAnswer
+	var a struct {
+		CampaignID *int64 `json:"campaign_id"`
+		Banners    []struct {
+			ID *int64 `json:"id"`
+		} `json:"banners"`
+	}
 	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
 		return err
 	}
 	if a.CampaignID == nil || *a.CampaignID != 10 || len(a.Banners) == 0 || a.Banners[0].ID == nil {
 		return errors.New("not campaign 10's banners")
 	}
-	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], "banner_last="+strconv.FormatInt(*a.Banners[0].ID, 10)+";") {
+	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], httpapi.CookieName+"="+strconv.FormatInt(*a.Banners[0].ID, 10)+";") {
 		return fmt.Errorf("cookie %q does not name the first banner", resp.Cookies)
 	}
 	return nil
@@ -300,72 +336,4 @@ func medianOf(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// startDynalite runs dynalite (from the module's node_modules) on a free
-// port and returns its URL and the function that stops it.
-func startDynalite(root string) (string, func(), error) {
-	bin := filepath.Join(root, "node_modules", ".bin", "dynalite")
-	if _, err := os.Stat(bin); err != nil {
-		return "", nil, fmt.Errorf("dynalite not found (run `npm ci` at the module root): %w", err)
-	}
-	port, err := testkit.FreePort()
-	if err != nil {
-		return "", nil, err
-	}
-	p := strconv.Itoa(port)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", p, "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() { _ = cmd.Process.Kill(); <-exited }
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second)
-		if err == nil {
-			c.Close()
-			return "http://127.0.0.1:" + p, stop, nil
-		}
-		select {
-		case <-exited:
-			return "", nil, fmt.Errorf("dynalite exited: %s", logs.String())
-		case <-time.After(25 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("dynalite is not listening after 30 s")
-		}
-	}
-}
-
-// loadSample creates table on the DynamoDB at url and writes the built-in
-// sample data into it.
-func loadSample(ctx context.Context, url, table string) error {
-	client := dynamodb.NewFromConfig(aws.Config{
-		Region:       "eu-central-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(url),
-	})
-	store := dynamo.New(client, table)
-	if err := store.CreateTable(ctx); err != nil {
-		return err
-	}
-	campaigns, _, err := csvload.LoadFS(sample.FS(), nil)
-	if err != nil {
-		return err
-	}
-	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
-		var in []banner.Campaign
-		for _, c := range campaigns {
-			if c.Quarter == q {
-				in = append(in, c)
-			}
-		}
-		if _, err := store.PutQuarter(ctx, q, in); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// The analytic model of issue 13: Poisson arrivals at rate R over C
+// The analytic model: Poisson arrivals at rate R over C
 // campaigns with Zipf(s) popularity, spread evenly over the instances that
 // R keeps busy, each instance with its own cache.
 
-// Model parameters of issue 13.
+// The model's parameters.
 const (
 	// modelServiceTime is how long an invocation holds an instance.
 	modelServiceTime = 2 * time.Millisecond
@@ -41,7 +41,7 @@ func zipfWeights(n int, s float64) []float64 {
 	return w
 }
 
-// modelTTL is the issue's model: the hit ratio of a clock TTL of ttl in
+// modelTTL is the steady-state model: the hit ratio of a clock TTL of ttl in
 // the steady state, λT/(1+λT) per key and instance (a miss starts a fresh
 // period of T; every request within it hits), weighted by popularity.
 func modelTTL(w []float64, rate float64, instances int, ttl time.Duration) float64 {
@@ -107,7 +107,7 @@ type modelRow struct {
 	Campaigns int
 	Rate      float64
 	Instances int
-	// HitTTL60 and HitTTL900 are the issue's steady-state model at a clock
+	// HitTTL60 and HitTTL900 are the steady-state model at a clock
 	// TTL of 60 s and 900 s.
 	HitTTL60, HitTTL900 float64
 	// HitQuarter60 is a 60 s TTL with the quarter's cold start counted;
@@ -154,7 +154,7 @@ func modelTable(campaigns []int, rates []float64, s float64) []modelRow {
 // writeModelTable prints rows as a Markdown table.
 func writeModelTable(w io.Writer, rows []modelRow, s float64) {
 	fmt.Fprintf(w, "Model (Zipf s=%g; instances = rate × 2 ms × 1.5; reads per million requests = (1 − hit) × 10⁶)\n\n", s)
-	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s (issue) | reads/M | TTL 900 s (issue) | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M (+ generation polls/M) | reads in the boundary's first second, no pre-warm | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
+	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s, steady | reads/M | TTL 900 s, steady | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M (+ generation polls/M) | reads in the boundary's first second, no pre-warm | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s (+%s) | %s | %s | %s | %.0f MiB |\n",
@@ -164,7 +164,7 @@ func writeModelTable(w io.Writer, rows []modelRow, s float64) {
 	}
 }
 
-// count formats n with a k or M suffix, as the issue's table does.
+// count formats n with a k or M suffix.
 func count(n float64) string {
 	switch {
 	case n >= 1e6:

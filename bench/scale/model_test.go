@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// TestModelReproducesIssue checks the model against the figures issue 13
-// quotes at 100,000 requests/s (300 instances).
-func TestModelReproducesIssue(t *testing.T) {
+// TestModelAt100kPerSecond checks the steady-state model against the
+// reference figures for 100,000 requests/s (300 instances).
+func TestModelAt100kPerSecond(t *testing.T) {
 	tests := []struct {
 		campaigns         int
 		wantHit60         float64
