@@ -12,7 +12,6 @@ import (
 
 	"github.com/tsenart/vegeta/v12/lib/plot"
 
-	"banners/internal/app"
 	"banners/internal/server"
 )
 
@@ -91,7 +90,7 @@ func startTargets(cfg config) (targets []target, cleanup func(), err error) {
 	}
 	if cfg.Self {
 		local := func(name string, accessLog io.Writer) error {
-			scfg, api, err := app.NewLocal(app.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
+			scfg, api, err := server.NewLocal(server.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
-	"banners/internal/app"
 	"banners/internal/banner"
 	"banners/internal/cache"
 	"banners/internal/dynamo"
@@ -57,7 +56,7 @@ func (c *counting) errOf(k banner.Key) error {
 
 // onDynamo is the local server on the DynamoDB store (dynalite holding the
 // sample dataset, written the way ingest writes it) through the cache, as
-// `functions/api/local -table` wires it (app.NewLocal). DynamoDB is reached through a proxy, so
+// `functions/api/local -table` wires it (server.NewLocal). DynamoDB is reached through a proxy, so
 // that a test can take it away and bring it back.
 type onDynamo struct {
 	// URL is the server's base URL.
@@ -94,7 +93,7 @@ func startOnDynamo(t *testing.T, cfg cache.Config) *onDynamo {
 	require.NoError(t, err)
 
 	d.Reads = &counting{next: store}
-	scfg, api, err := app.NewLocal(app.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
+	scfg, api, err := server.NewLocal(server.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	d.Before = runtime.NumGoroutine()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
