@@ -24,7 +24,6 @@ import (
 	"banners/internal/dynamo"
 	"banners/internal/dynamo/dynamotest"
 	"banners/internal/lambdatest"
-	"banners/internal/lambdatest/runtimeapi"
 	"banners/internal/tracing/tracingtest"
 )
 
@@ -47,7 +46,7 @@ func TestTracedLambda(t *testing.T) {
 	const parent = "53995c3f42cd8ad8" // every invocation's Parent
 	ddb := newDynamoRecorder(t, srv.URL, parent)
 	daemon := tracingtest.Listen(t)
-	fn := runtimeapi.Start(t, lambdatest.Build(t, "."), tracedFunction, []string{
+	fn := startRuntimeAPI(t, lambdatest.Build(t, "."), tracedFunction, []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + tracedFunction,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
@@ -70,7 +69,7 @@ func TestTracedLambda(t *testing.T) {
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		res, err := fn.Invoke(ctx, runtimeapi.Invocation{Event: ev, TraceHeader: traceHeader})
+		res, err := fn.Invoke(ctx, invocation{Event: ev, TraceHeader: traceHeader})
 		require.NoError(t, err)
 		require.False(t, res.Error, "function error: %s", res.Payload)
 		var resp events.LambdaFunctionURLResponse

@@ -1,18 +1,4 @@
-// Package runtimeapi stands in for the Lambda Runtime API in tests, so that
-// a function's traced path runs: unlike the Runtime Interface Emulator,
-// which never hands the function a trace header, it gives each invocation
-// the Lambda-Runtime-Trace-Id the test chooses.
-//
-// Start runs a built bootstrap (see lambdatest.Build) with exactly the
-// environment the test gives plus AWS_LAMBDA_RUNTIME_API, which points at
-// an HTTP server on a free loopback port. The server answers
-// GET /2018-06-01/runtime/invocation/next with one invocation at a time
-// (the event, and the headers Lambda sends: request ID, deadline, function
-// ARN, trace header) and records what the function posts to
-// /2018-06-01/runtime/invocation/<id>/response or .../error, which Invoke
-// returns. The function's stdout and stderr are in Logs; WaitLine waits
-// for a line.
-package runtimeapi
+package main_test
 
 import (
 	"bytes"
@@ -34,8 +20,8 @@ import (
 // prefix is the Runtime API's path prefix, its version.
 const prefix = "/2018-06-01/runtime/"
 
-// Invocation is one event for the function.
-type Invocation struct {
+// invocation is one event for the function.
+type invocation struct {
 	// Event is the payload, such as a function URL event's JSON.
 	Event []byte
 	// TraceHeader is sent as Lambda-Runtime-Trace-Id, such as
@@ -46,8 +32,8 @@ type Invocation struct {
 	Timeout time.Duration
 }
 
-// Result is what the function posted for an invocation.
-type Result struct {
+// result is what the function posted for an invocation.
+type result struct {
 	// RequestID is the invocation's Lambda-Runtime-Aws-Request-Id.
 	RequestID string
 	// Payload is the body posted: the response, or the error JSON.
@@ -56,8 +42,21 @@ type Result struct {
 	Error bool
 }
 
-// Runtime is a function's process running against the stand-in.
-type Runtime struct {
+// runtimeAPI stands in for the Lambda Runtime API in tests, so that
+// a function's traced path runs: unlike the Runtime Interface Emulator,
+// which never hands the function a trace header, it gives each invocation
+// the Lambda-Runtime-Trace-Id the test chooses.
+//
+// startRuntimeAPI runs a built bootstrap (see lambdatest.Build) with
+// exactly the environment the test gives plus AWS_LAMBDA_RUNTIME_API,
+// which points at an HTTP server on a free loopback port. The server answers
+// GET /2018-06-01/runtime/invocation/next with one invocation at a time
+// (the event, and the headers Lambda sends: request ID, deadline, function
+// ARN, trace header) and records what the function posts to
+// /2018-06-01/runtime/invocation/<id>/response or .../error, which Invoke
+// returns. The function's stdout and stderr are in Logs; WaitLine waits
+// for a line.
+type runtimeAPI struct {
 	// Addr is the Runtime API's host:port, as in AWS_LAMBDA_RUNTIME_API.
 	Addr string
 	// FunctionARN is sent as Lambda-Runtime-Invoked-Function-Arn.
@@ -76,21 +75,21 @@ type Runtime struct {
 // call is an invocation in flight.
 type call struct {
 	id   string
-	inv  Invocation
-	done chan Result
+	inv  invocation
+	done chan result
 }
 
-// Start runs bootstrap with env ("KEY=value" entries; none of this
+// startRuntimeAPI runs bootstrap with env ("KEY=value" entries; none of this
 // process's environment) plus AWS_LAMBDA_RUNTIME_API, and kills it and
 // stops the server when t ends. functionName names the function in the
 // invocations' ARN.
-func Start(t testing.TB, bootstrap, functionName string, env []string) *Runtime {
+func startRuntimeAPI(t testing.TB, bootstrap, functionName string, env []string) *runtimeAPI {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("runtimeapi: listen: %v", err)
 	}
-	r := &Runtime{
+	r := &runtimeAPI{
 		Addr:        ln.Addr().String(),
 		FunctionARN: "arn:aws:lambda:eu-central-1:123456789012:function:" + functionName,
 		next:        make(chan *call),
@@ -124,33 +123,33 @@ func Start(t testing.TB, bootstrap, functionName string, env []string) *Runtime 
 // Invoke hands inv to the function and returns what it posted. It fails
 // when ctx ends first, or when the function exits or reports an init error
 // before posting.
-func (r *Runtime) Invoke(ctx context.Context, inv Invocation) (Result, error) {
+func (r *runtimeAPI) Invoke(ctx context.Context, inv invocation) (result, error) {
 	if inv.Timeout == 0 {
 		inv.Timeout = 10 * time.Second
 	}
 	r.mu.Lock()
 	r.ids++
-	c := &call{id: fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", r.ids), inv: inv, done: make(chan Result, 1)}
+	c := &call{id: fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", r.ids), inv: inv, done: make(chan result, 1)}
 	r.mu.Unlock()
 	select {
 	case r.next <- c:
 	case <-r.exited:
-		return Result{}, r.exitError()
+		return result{}, r.exitError()
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("runtimeapi: the function did not ask for the next invocation: %w", ctx.Err())
+		return result{}, fmt.Errorf("runtimeapi: the function did not ask for the next invocation: %w", ctx.Err())
 	}
 	select {
 	case res := <-c.done:
 		return res, nil
 	case <-r.exited:
-		return Result{}, r.exitError()
+		return result{}, r.exitError()
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("runtimeapi: no response to invocation %s: %w", c.id, ctx.Err())
+		return result{}, fmt.Errorf("runtimeapi: no response to invocation %s: %w", c.id, ctx.Err())
 	}
 }
 
 // exitError describes the function's exit.
-func (r *Runtime) exitError() error {
+func (r *runtimeAPI) exitError() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.initErr != nil {
@@ -160,7 +159,7 @@ func (r *Runtime) exitError() error {
 }
 
 // serve answers the function's requests.
-func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
+func (r *runtimeAPI) serve(w http.ResponseWriter, req *http.Request) {
 	path, ok := strings.CutPrefix(req.URL.Path, prefix)
 	switch {
 	case !ok:
@@ -182,7 +181,7 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 // serveNext waits for an invocation and hands it over.
-func (r *Runtime) serveNext(w http.ResponseWriter, req *http.Request) {
+func (r *runtimeAPI) serveNext(w http.ResponseWriter, req *http.Request) {
 	var c *call
 	select {
 	case c = <-r.next:
@@ -204,7 +203,7 @@ func (r *Runtime) serveNext(w http.ResponseWriter, req *http.Request) {
 }
 
 // serveResult records a response or an error posted for invocation id.
-func (r *Runtime) serveResult(w http.ResponseWriter, req *http.Request, id, kind string) {
+func (r *runtimeAPI) serveResult(w http.ResponseWriter, req *http.Request, id, kind string) {
 	if kind != "response" && kind != "error" {
 		http.NotFound(w, req)
 		return
@@ -222,17 +221,17 @@ func (r *Runtime) serveResult(w http.ResponseWriter, req *http.Request, id, kind
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	c.done <- Result{RequestID: id, Payload: body, Error: kind == "error"}
+	c.done <- result{RequestID: id, Payload: body, Error: kind == "error"}
 	w.WriteHeader(http.StatusAccepted)
 }
 
 // Logs returns what the function has printed so far.
-func (r *Runtime) Logs() string { return r.logs.String() }
+func (r *runtimeAPI) Logs() string { return r.logs.String() }
 
 // WaitLine waits until the function prints a whole line for which match
 // is true, and returns the output up to and including that line. It fails
 // after timeout, or when the function exits first.
-func (r *Runtime) WaitLine(match func(line string) bool, timeout time.Duration) (string, error) {
+func (r *runtimeAPI) WaitLine(match func(line string) bool, timeout time.Duration) (string, error) {
 	deadline := time.After(timeout)
 	for {
 		out, changed := r.logs.snapshot()
