@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"banners/internal/dynamo"
@@ -253,6 +254,24 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 		return strings.Compare(key(a), key(b))
 	})
 	return items, pages
+}
+
+// Count returns the number of items in the table, generation items
+// included, with Scans that return counts only.
+func Count(t testing.TB, client *dynamodb.Client, table string) int {
+	t.Helper()
+	n := 0
+	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount,
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		n += int(out.Count)
+	}
+	return n
 }
 
 // HookClient is an aws.HTTPClient that calls Before ahead of every request
