@@ -71,11 +71,13 @@ func TestRoundTrip(t *testing.T) {
 	})
 }
 
+// TestFillIsCapped: a campaign with any number of banners fits in an
+// item, far below DynamoDB's 400 KB limit.
 func TestFillIsCapped(t *testing.T) {
 	dynamotest.Each(t, func(t *testing.T, srv *dynamotest.Server) {
 		s, _ := newStore(t, srv)
 		c := banner.Campaign{Key: banner.Key{CampaignID: 1, Quarter: 1}}
-		for id := range int64(dynamo.MaxFill + 500) {
+		for id := range int64(200_000) {
 			c.Fill = append(c.Fill, id+1)
 		}
 		_, err := s.PutQuarter(t.Context(), 1, []banner.Campaign{c})
@@ -145,7 +147,9 @@ func TestInterruptedLoad(t *testing.T) {
 		require.NoError(t, err)
 		want, _ := dynamotest.Scan(t, cleanClient, clean.Table(), 0)
 
-		for _, after := range []int{0, 1, 2} {
+		// Calls: 1 writes the page, 2 and 3 put, 4 and 5 delete, 6 deletes
+		// the old page.
+		for _, after := range []int{0, 1, 2, 3, 4, 5} {
 			s, client := newStore(t, srv)
 			_, err := s.PutQuarter(ctx, 1, a)
 			require.NoError(t, err)
@@ -244,6 +248,8 @@ func TestErrorsAreWrapped(t *testing.T) {
 		require.Error(t, err)
 		require.False(t, errors.Is(err, banner.ErrNotFound))
 		require.Contains(t, err.Error(), "campaign 1 quarter 1")
+		_, err = s.PutQuarter(t.Context(), 2, campaigns(2, 3))
+		require.ErrorContains(t, err, "put quarter 2: table no-such-table does not exist")
 	})
 }
 
