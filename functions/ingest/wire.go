@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -33,9 +34,10 @@ func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handle
 		return nil, err
 	}
 	return &ingest.Handler{
-		Store: dynamo.New(dynamodb.NewFromConfig(cfg), table),
-		S3:    newS3(cfg, getenv),
-		Log:   log,
+		Store: dynamo.New(dynamodb.NewFromConfig(cfg), table).
+			WithProgress(ingest.LogProgress(log, 30*time.Second, time.Now)),
+		S3:  newS3(cfg, getenv),
+		Log: log,
 	}, nil
 }
 
@@ -45,7 +47,9 @@ func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handle
 //
 // It loads DIR into the table NAME (default $TABLE_NAME), creating the
 // table first with -create, and prints an ingest.Summary to stdout;
-// rejected rows and progress are logged to stderr. With
+// rejected rows and progress are logged to stderr. On a terminal the
+// progress is one line, redrawn; elsewhere (CI, a pipe) it is a log line
+// every 10 s of a quarter's writes. With
 // AWS_XRAY_DAEMON_ADDRESS set the run is traced in a segment
 // "banners-ingest".
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
@@ -77,7 +81,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return err
 		}
 	}
-	sum, err := ingest.LoadFS(ctx, store, os.DirFS(*dir), log)
+	fsys := os.DirFS(*dir)
+	if terminal(stderr) {
+		p := ingest.NewProgress()
+		store, fsys = store.WithProgress(p.Written), p.FS(fsys)
+		drawing, stop := context.WithCancel(ctx)
+		drawn := make(chan struct{})
+		go func() { p.Draw(drawing, stderr, 250*time.Millisecond); close(drawn) }()
+		defer func() { stop(); <-drawn }()
+	} else {
+		store = store.WithProgress(ingest.LogProgress(log, 10*time.Second, time.Now))
+	}
+	sum, err := ingest.LoadFS(ctx, store, fsys, log)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", *dir, err)
 	}
@@ -111,4 +126,15 @@ func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 		// a debug line on every read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
+}
+
+// terminal reports whether w is a terminal a person watches: a character
+// device, outside CI.
+func terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("CI") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

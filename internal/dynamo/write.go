@@ -78,6 +78,11 @@ type WriteStats struct {
 	// Throttled is the wall time the load spent waiting for DynamoDB to
 	// accept writes it throttled.
 	Throttled time.Duration
+	// WriteUnits is the write capacity DynamoDB reported its
+	// BatchWriteItem calls consumed (on demand: the write request units
+	// billed), if it reports it; the load's three PutItem calls of under
+	// 1 KB each are not in it.
+	WriteUnits float64
 }
 
 // Add adds o's counts to s; Quarter and Unchanged are left alone.
@@ -88,6 +93,7 @@ func (s *WriteStats) Add(o WriteStats) {
 	s.Batches += o.Batches
 	s.Retries += o.Retries
 	s.Throttled += o.Throttled
+	s.WriteUnits += o.WriteUnits
 }
 
 // Progress is how far a running PutQuarter is; see WithProgress.
@@ -533,13 +539,19 @@ func (w *writer) throttle(on bool) {
 	}
 }
 
-// called counts one BatchWriteItem call, a retry if not the first.
-func (w *writer) called(attempt int) {
+// called counts one BatchWriteItem call, a retry if not the first, and
+// the capacity it consumed.
+func (w *writer) called(attempt int, out *dynamodb.BatchWriteItemOutput) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.st.Batches++
 	if attempt > 1 {
 		w.st.Retries++
+	}
+	if out != nil {
+		for _, c := range out.ConsumedCapacity {
+			w.st.WriteUnits += aws.ToFloat64(c.CapacityUnits)
+		}
 	}
 }
 
@@ -624,9 +636,10 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 			return context.Cause(ctx)
 		}
 		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{w.table: pending},
+			RequestItems:           map[string][]types.WriteRequest{w.table: pending},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		}, noRetries)
-		w.called(attempt)
+		w.called(attempt, out)
 		throttled := false
 		switch {
 		case err == nil:
