@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}
 	fsys := os.DirFS(*dir)
-	if terminal(stderr) {
+	if ingest.Terminal(stderr) {
 		p := ingest.NewProgress()
 		store, fsys = store.WithProgress(p.Written), p.FS(fsys)
 		drawing, stop := context.WithCancel(ctx)
@@ -126,15 +126,4 @@ func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 		// a debug line on every read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-}
-
-// terminal reports whether w is a terminal a person watches: a character
-// device, outside CI.
-func terminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("CI") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -152,4 +153,15 @@ func (f countingFile) Read(b []byte) (int, error) {
 	f.p.read.Add(int64(n))
 	f.p.rows.Add(int64(bytes.Count(b[:n], []byte{'\n'})))
 	return n, err
+}
+
+// Terminal reports whether w is a terminal a person watches, where Draw
+// belongs: a character device, outside CI.
+func Terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("CI") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
