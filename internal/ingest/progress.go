@@ -140,18 +140,26 @@ func (c countingFS) Open(name string) (fs.File, error) {
 	if info, err := f.Stat(); err == nil {
 		c.p.size.Add(info.Size())
 	}
-	return countingFile{f, c.p}, nil
+	return &countingFile{File: f, p: c.p}, nil
 }
 
+// countingFile counts the bytes and the rows, the lines after the header,
+// read from a file.
 type countingFile struct {
 	fs.File
-	p *Progress
+	p      *Progress
+	header bool // the header's line end was read
 }
 
-func (f countingFile) Read(b []byte) (int, error) {
+func (f *countingFile) Read(b []byte) (int, error) {
 	n, err := f.File.Read(b)
 	f.p.read.Add(int64(n))
-	f.p.rows.Add(int64(bytes.Count(b[:n], []byte{'\n'})))
+	lines := bytes.Count(b[:n], []byte{'\n'})
+	if !f.header && lines > 0 {
+		f.header = true
+		lines--
+	}
+	f.p.rows.Add(int64(lines))
 	return n, err
 }
 

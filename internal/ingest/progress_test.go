@@ -30,20 +30,20 @@ func TestProgressLine(t *testing.T) {
 	require.NoError(t, err)
 	_, err = io.CopyN(io.Discard, f, 4) // "h\n1\n"
 	require.NoError(t, err)
-	require.Equal(t, "2 rows read (50% of the bytes opened)", p.Line())
+	require.Equal(t, "1 rows read (50% of the bytes opened)", p.Line())
 	_, err = io.Copy(io.Discard, f)
 	require.NoError(t, err)
 	g, err := fsys.Open("b.csv")
 	require.NoError(t, err)
-	require.Equal(t, "4 rows read (66% of the bytes opened)", p.Line())
+	require.Equal(t, "3 rows read (66% of the bytes opened)", p.Line())
 	_, err = io.Copy(io.Discard, g)
 	require.NoError(t, err)
 
 	p.Written(dynamo.Progress{Quarter: 3, Written: 0, Total: 1_200_000})
-	require.Equal(t, "6 rows read · quarter 3: 0 of 1,200,000 items written", p.Line())
+	require.Equal(t, "4 rows read · quarter 3: 0 of 1,200,000 items written", p.Line())
 	clock.advance(10 * time.Second)
 	p.Written(dynamo.Progress{Quarter: 3, Written: 200_000, Total: 1_200_000, Throttled: 2 * time.Second})
-	require.Equal(t, "6 rows read · quarter 3: 200,000 of 1,200,000 items written, throttled 2s · 50s left", p.Line())
+	require.Equal(t, "4 rows read · quarter 3: 200,000 of 1,200,000 items written, throttled 2s · 50s left", p.Line())
 }
 
 func TestGroup(t *testing.T) {
