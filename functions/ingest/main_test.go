@@ -178,3 +178,22 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		env    map[string]string
+		want   int64
+		wantOK bool
+	}{
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008"}, 2_838_704_940, true}, // 90% of 3008 MiB
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}, 483_183_819, true},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008", "GOMEMLIMIT": "1GiB"}, 0, false},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"}, 0, false},
+		{map[string]string{}, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := memoryLimit(func(k string) string { return tt.env[k] })
+		require.Equal(t, tt.wantOK, ok, "%v", tt.env)
+		require.Equal(t, tt.want, got, "%v", tt.env)
+	}
+}
