@@ -606,7 +606,16 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	return context.Cause(ctx)
+	return w.stopped(context.Cause(ctx))
+}
+
+// stopped returns err, the reason writes stopped, saying so when the load
+// ran out of time while DynamoDB throttled it.
+func (w *writer) stopped(err error) error {
+	if d := w.throttledFor(); d > 0 && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrThrottled) {
+		return fmt.Errorf("throttled for %s: %w: %w", d.Round(time.Millisecond), ErrThrottled, err)
+	}
+	return err
 }
 
 // noRetries turns the SDK's retries off for one call: batch retries
@@ -633,7 +642,7 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 	failures := 0
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
+			return w.stopped(context.Cause(ctx))
 		}
 		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems:           map[string][]types.WriteRequest{w.table: pending},
@@ -650,7 +659,7 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 			w.done(len(batch))
 			return nil
 		case ctx.Err() != nil:
-			return context.Cause(ctx)
+			return w.stopped(context.Cause(ctx))
 		case throttles.IsErrorThrottle(err) == aws.TrueTernary:
 			throttled = true
 		case retryables.IsErrorRetryable(err) == aws.TrueTernary && failures+1 < w.retry.Attempts:
@@ -666,11 +675,7 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 			w.throttle(false)
 		}
 		if err != nil {
-			if throttled && errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%d of %d items unwritten, throttled for %s: %w: %w",
-					len(pending), len(batch), w.throttledFor().Round(time.Millisecond), ErrThrottled, err)
-			}
-			return err
+			return w.stopped(err)
 		}
 	}
 }
