@@ -70,7 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fl.Usage()
 		return errors.New("both -table (or TABLE_NAME) and -data are needed")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	term := ingest.Terminal(stderr)
+	logTo := stderr
+	if term {
+		logTo = clearLine{stderr}
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	cfg, err := awsConfig(ctx, log)
 	if err != nil {
 		return err
@@ -87,17 +92,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}
 	fsys := os.DirFS(*dir)
-	if ingest.Terminal(stderr) {
+	stopDrawing := func() {}
+	if term {
 		p := ingest.NewProgress()
 		store, fsys = store.WithProgress(p.Written), p.FS(fsys)
 		drawing, stop := context.WithCancel(ctx)
 		drawn := make(chan struct{})
 		go func() { p.Draw(drawing, stderr, 250*time.Millisecond); close(drawn) }()
-		defer func() { stop(); <-drawn }()
+		stopDrawing = func() { stop(); <-drawn }
 	} else {
 		store = store.WithProgress(ingest.LogProgress(log, 10*time.Second, time.Now))
 	}
 	sum, err := ingest.LoadFS(ctx, store, fsys, log)
+	stopDrawing()
 	if err != nil {
 		return fmt.Errorf("load %s: %w", *dir, err)
 	}
@@ -131,6 +138,17 @@ func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 		// a debug line on every read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
+}
+
+// clearLine writes to a terminal over the progress line: it clears the
+// line first, and Draw writes the progress again below.
+type clearLine struct{ io.Writer }
+
+func (c clearLine) Write(p []byte) (int, error) {
+	if _, err := c.Writer.Write(append([]byte("\r\x1b[K"), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // memoryLimit returns the Go runtime's soft memory limit for the function:
