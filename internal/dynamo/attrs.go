@@ -86,6 +86,7 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 		}
 		av[attrSets] = &types.AttributeValueMemberL{Value: l}
 	}
+	putList(av, attrCampaigns, len(m.Listed), func(i int) int64 { return m.Listed[i] })
 	av[attrManifestGen] = str(m.Gen)
 	av[attrDone] = &types.AttributeValueMemberBOOL{Value: m.Done}
 	if m.Lease != 0 {
@@ -98,11 +99,12 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 func decodeManifest(av map[string]types.AttributeValue) (manifest, error) {
 	d := decoder{av: av}
 	m := manifest{
-		PK:    d.str(PartitionKey),
-		SK:    d.str(SortKey),
-		Gen:   d.str(attrManifestGen),
-		Done:  d.bool(attrDone),
-		Lease: d.int(attrLease),
+		PK:     d.str(PartitionKey),
+		SK:     d.str(SortKey),
+		Gen:    d.str(attrManifestGen),
+		Done:   d.bool(attrDone),
+		Lease:  d.int(attrLease),
+		Listed: d.ints(attrCampaigns),
 	}
 	for i, v := range d.list(attrSets) {
 		e, ok := v.(*types.AttributeValueMemberS)

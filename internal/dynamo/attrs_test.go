@@ -26,12 +26,13 @@ type (
 		Fill       []int64 `dynamodbav:"f,omitempty"`
 	}
 	avManifest struct {
-		PK    string   `dynamodbav:"pk"`
-		SK    string   `dynamodbav:"sk"`
-		Sets  []string `dynamodbav:"p,omitempty"`
-		Gen   string   `dynamodbav:"gen"`
-		Done  bool     `dynamodbav:"done"`
-		Lease int64    `dynamodbav:"lease,omitempty"`
+		PK     string   `dynamodbav:"pk"`
+		SK     string   `dynamodbav:"sk"`
+		Sets   []string `dynamodbav:"p,omitempty"`
+		Gen    string   `dynamodbav:"gen"`
+		Done   bool     `dynamodbav:"done"`
+		Lease  int64    `dynamodbav:"lease,omitempty"`
+		Listed []int64  `dynamodbav:"c,omitempty"`
 	}
 	avPage struct {
 		PK  string `dynamodbav:"pk"`
@@ -101,6 +102,8 @@ func TestAttributes(t *testing.T) {
 		{manifest{PK: manifestPK, SK: "Q#2", Sets: []pageSet{{"sha256-ab", 1}, {"sha256-cd", 0}}, Gen: "run-ef", Lease: 1795000000123},
 			avManifest{PK: manifestPK, SK: "Q#2", Sets: []string{"sha256-ab/1", "sha256-cd/0"}, Gen: "run-ef", Lease: 1795000000123}},
 		{manifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}, avManifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}},
+		{manifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}},
+			avManifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}}},
 	}
 	for _, tt := range manifests {
 		t.Run("manifest "+tt.m.SK, func(t *testing.T) {
@@ -173,6 +176,7 @@ func TestDecodeRejectsWrongAttributes(t *testing.T) {
 		{"item: cb a nil member", decodeItemErr, key(map[string]types.AttributeValue{"cb": (*types.AttributeValueMemberL)(nil)}), `attribute "cb": nil L member`},
 		{"manifest: done a string", decodeManifestErr, key(map[string]types.AttributeValue{"done": s("true")}), `attribute "done": want BOOL, got S`},
 		{"manifest: lease a string", decodeManifestErr, key(map[string]types.AttributeValue{"lease": s("1")}), `attribute "lease": want N, got S`},
+		{"manifest: c a list of lists", decodeManifestErr, key(map[string]types.AttributeValue{"c": l(l())}), `attribute "c": element 0: want N, got L`},
 		{"manifest: p a string", decodeManifestErr, key(map[string]types.AttributeValue{"p": s("sha256-ab/1")}), `attribute "p": want L, got S`},
 		{"manifest: p without a page count", decodeManifestErr, key(map[string]types.AttributeValue{"p": l(s("sha256-ab"))}), `attribute "p": element 0: want S "<digest>/<pages>", got S "sha256-ab"`},
 		{"manifest: p a negative page count", decodeManifestErr, key(map[string]types.AttributeValue{"p": l(s("sha256-ab/-1"))}), `attribute "p": element 0`},

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/banner"
@@ -281,4 +285,53 @@ func BenchmarkColdFill(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestManifestListingCampaigns: a quarter whose manifest lists its
+// campaigns itself, without pages, is reloaded like any other: the
+// campaigns it lists that vanished are deleted, and the table ends as a
+// clean load leaves it.
+func TestManifestListingCampaigns(t *testing.T) {
+	a, b := campaigns(1, 60), campaigns(1, 40)
+	dynamotest.Each(t, func(t *testing.T, srv *dynamotest.Server) {
+		ctx := t.Context()
+		clean, cleanClient := newStore(t, srv)
+		_, err := clean.PutQuarter(ctx, 1, b)
+		require.NoError(t, err)
+		want, _ := dynamotest.Scan(t, cleanClient, clean.Table(), 0)
+
+		s, client := newStore(t, srv)
+		_, err = s.PutQuarter(ctx, 1, a)
+		require.NoError(t, err)
+		// Replace the manifest and its page by a manifest listing a's
+		// campaigns.
+		items, _ := dynamotest.Scan(t, client, s.Table(), 0)
+		for _, it := range items {
+			if pk := it[dynamo.PartitionKey].(string); strings.HasPrefix(pk, "PAGE#") {
+				_, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table()), Key: map[string]types.AttributeValue{
+					dynamo.PartitionKey: &types.AttributeValueMemberS{Value: pk},
+					dynamo.SortKey:      &types.AttributeValueMemberS{Value: it[dynamo.SortKey].(string)},
+				}})
+				require.NoError(t, err)
+			}
+		}
+		listed := make([]types.AttributeValue, 0, len(a))
+		for _, c := range a {
+			listed = append(listed, &types.AttributeValueMemberN{Value: strconv.FormatInt(c.CampaignID, 10)})
+		}
+		_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table()), Item: map[string]types.AttributeValue{
+			dynamo.PartitionKey: &types.AttributeValueMemberS{Value: "MANIFEST"},
+			dynamo.SortKey:      &types.AttributeValueMemberS{Value: "Q#1"},
+			"c":                 &types.AttributeValueMemberL{Value: listed},
+			"gen":               &types.AttributeValueMemberS{Value: "sha256-listed"},
+			"done":              &types.AttributeValueMemberBOOL{Value: true},
+		}})
+		require.NoError(t, err)
+
+		st, err := s.PutQuarter(ctx, 1, b)
+		require.NoError(t, err)
+		require.Equal(t, 20, st.Deleted)
+		got, _ := dynamotest.Scan(t, client, s.Table(), 0)
+		require.Equal(t, want, got)
+	})
 }

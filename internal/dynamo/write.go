@@ -116,7 +116,7 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 
 // manifest records what a quarter holds in the table. Its attributes (see
 // attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
-// when 0) and p (L of S, the page sets).
+// when 0), p (L of S, the page sets) and c (L of N, left out when empty).
 type manifest struct {
 	PK string
 	SK string
@@ -135,6 +135,11 @@ type manifest struct {
 	// load's and the running one's (and those of loads interrupted since)
 	// before.
 	Sets []pageSet
+	// Listed (c, L of N) are campaigns the manifest lists itself, besides
+	// its pages, as a manifest written without pages lists every campaign
+	// of its quarter. A load reads them as old campaigns, keeps them while
+	// it runs and leaves them out once Done.
+	Listed []int64
 }
 
 // pageSet names the manifest pages of one load's data: pages 0 to Pages-1
@@ -218,7 +223,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	ctx, cancel := context.WithDeadline(ctx, lease)
 	defer cancel()
 	run := "run-" + randomHex()
-	pending := manifest{Gen: run, Lease: lease.UnixMilli(), Sets: old.Sets}
+	pending := manifest{Gen: run, Lease: lease.UnixMilli(), Sets: old.Sets, Listed: old.Listed}
 	if !slices.Contains(pending.Sets, set) {
 		pending.Sets = append(slices.Clip(pending.Sets), set)
 	}
@@ -236,6 +241,9 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	oldIDs, err := s.readPages(ctx, q, old.Sets)
 	if err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
+	}
+	if len(old.Listed) > 0 {
+		oldIDs = slices.Compact(slices.Sorted(slices.Values(append(oldIDs, old.Listed...))))
 	}
 	if err := w.write(ctx, set.Pages, func(i int) types.WriteRequest {
 		page := ids[i*PageSize : min(len(ids), (i+1)*PageSize)]
