@@ -1,9 +1,9 @@
-// Command ingest measures the load of one large quarter through the
+// Command quarter measures the load of one large quarter through the
 // ingest's code path (ingest.LoadFS: csvload, then dynamo.Store.PutQuarter)
 // into a fresh DynamoDB table: load time, peak memory and the write units
 // DynamoDB reports, priced at the on-demand list price.
 //
-//	go run ./bench/ingest [-campaigns 1000000] [-rows 1] [-reload 0.5]
+//	go run ./bench/ingest/quarter [-campaigns 1000000] [-rows 1] [-reload 0.5]
 //
 // It writes the CSV files of quarter 1 (quarters 2 to 4 empty) to a
 // temporary folder: every campaign has ten banners with rows impressions
@@ -50,13 +50,13 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "bench/ingest:", err)
+		fmt.Fprintln(os.Stderr, "bench/ingest/quarter:", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("bench/ingest", flag.ContinueOnError)
+	fl := flag.NewFlagSet("bench/ingest/quarter", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	campaigns := fl.Int("campaigns", 1_000_000, "campaigns in quarter 1")
 	rows := fl.Int("rows", 1, "rows per banner and kind: 1 gives 14 rows a campaign (10 impressions, 3 clicks, 1 conversion)")
