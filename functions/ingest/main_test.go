@@ -82,11 +82,11 @@ func TestLambdaUnderRIE(t *testing.T) {
 	tests := []struct {
 		name  string
 		key   string // as S3 sends it, URL-encoded
-		items int    // campaign items and manifests afterwards
+		items int    // campaign items, manifests and pages afterwards
 	}{
 		{"foreign key ignored", "up+loads/readme.txt", 0},
-		{"quarter loaded", "up+loads/1/conversions_1.csv", 3 + 1},
-		{"same quarter again", "up+loads/1/clicks_1.csv", 3 + 1},
+		{"quarter loaded", "up+loads/1/conversions_1.csv", 3 + 1 + 1},
+		{"same quarter again", "up+loads/1/clicks_1.csv", 3 + 1 + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,15 +149,15 @@ func TestCLI(t *testing.T) {
 		args    []string
 		wantOut string // in stdout
 		wantErr string // in the error
-		items   int    // in the table afterwards
+		items   int    // in the table afterwards: campaigns, 4 manifests, 1 page (quarters 2 to 4 are empty)
 	}{
 		{"no table", []string{"-data", dir}, "", "both -table (or TABLE_NAME) and -data are needed", 0},
-		{"no such table", []string{"-table", "banners", "-data", dir}, "", "ResourceNotFoundException", 0},
+		{"no such table", []string{"-table", "banners", "-data", dir}, "", "put quarter 1: table banners does not exist", 0},
 		{"create and load", []string{"-table", "banners", "-data", dir, "-create"},
-			"quarter 1: 3 items put, 0 deleted, unchanged false", "", 3 + 4},
+			"quarter 1: 3 items put, 0 deleted, unchanged false", "", 3 + 4 + 1},
 		{"reload writes nothing", []string{"-table", "banners", "-data", dir},
-			"items written: 0 put, 0 deleted", "", 3 + 4},
-		{"missing file", []string{"-table", "banners", "-data", broken}, "", "open 3/clicks_3.csv", 3 + 4},
+			"items written: 0 put, 0 deleted", "", 3 + 4 + 1},
+		{"missing file", []string{"-table", "banners", "-data", broken}, "", "open 3/clicks_3.csv", 3 + 4 + 1},
 	}
 	client := srv.Client()
 	for _, tt := range tests {
@@ -176,5 +176,24 @@ func TestCLI(t *testing.T) {
 				require.Len(t, items, tt.items)
 			}
 		})
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		env    map[string]string
+		want   int64
+		wantOK bool
+	}{
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008"}, 2_838_704_940, true}, // 90% of 3008 MiB
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}, 483_183_819, true},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008", "GOMEMLIMIT": "1GiB"}, 0, false},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"}, 0, false},
+		{map[string]string{}, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := memoryLimit(func(k string) string { return tt.env[k] })
+		require.Equal(t, tt.wantOK, ok, "%v", tt.env)
+		require.Equal(t, tt.want, got, "%v", tt.env)
 	}
 }

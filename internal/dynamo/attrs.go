@@ -1,8 +1,10 @@
 package dynamo
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -13,8 +15,9 @@ import (
 // DynamoDB attributes by hand, not with the SDK's reflective attributevalue
 // package: that package links service/dynamodbstreams, whose initialisation
 // the API function would pay at every cold start. Strings are S, numbers N,
-// lists of numbers L of N, the manifest's done flag BOOL. An empty list and
-// a zero lease are left out. Decoding takes a missing attribute as the zero
+// lists of numbers L of N, the manifest's page sets L of S, its done flag
+// BOOL, a page's campaign IDs B. An empty list and a zero lease are left
+// out. Decoding takes a missing attribute as the zero
 // value, ignores attributes it does not know, and rejects any other type,
 // or a number that does not parse, with an error naming the attribute.
 
@@ -28,6 +31,7 @@ const (
 	attrClicks      = "cc"
 	attrFill        = "f"
 	attrCampaigns   = "c"
+	attrSets        = "p"
 	attrManifestGen = "gen"
 	attrDone        = "done"
 	attrLease       = "lease"
@@ -75,7 +79,14 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 	av := make(map[string]types.AttributeValue, 6)
 	av[PartitionKey] = str(m.PK)
 	av[SortKey] = str(m.SK)
-	putList(av, attrCampaigns, len(m.Campaigns), func(i int) int64 { return m.Campaigns[i] })
+	if len(m.Sets) > 0 {
+		l := make([]types.AttributeValue, len(m.Sets))
+		for i, ps := range m.Sets {
+			l[i] = str(ps.Digest + "/" + strconv.Itoa(ps.Pages))
+		}
+		av[attrSets] = &types.AttributeValueMemberL{Value: l}
+	}
+	putList(av, attrCampaigns, len(m.Listed), func(i int) int64 { return m.Listed[i] })
 	av[attrManifestGen] = str(m.Gen)
 	av[attrDone] = &types.AttributeValueMemberBOOL{Value: m.Done}
 	if m.Lease != 0 {
@@ -88,14 +99,88 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 func decodeManifest(av map[string]types.AttributeValue) (manifest, error) {
 	d := decoder{av: av}
 	m := manifest{
-		PK:        d.str(PartitionKey),
-		SK:        d.str(SortKey),
-		Campaigns: d.ints(attrCampaigns),
-		Gen:       d.str(attrManifestGen),
-		Done:      d.bool(attrDone),
-		Lease:     d.int(attrLease),
+		PK:     d.str(PartitionKey),
+		SK:     d.str(SortKey),
+		Gen:    d.str(attrManifestGen),
+		Done:   d.bool(attrDone),
+		Lease:  d.int(attrLease),
+		Listed: d.ints(attrCampaigns),
+	}
+	for i, v := range d.list(attrSets) {
+		e, ok := v.(*types.AttributeValueMemberS)
+		digest, pages, found := strings.Cut(valueOf(e), "/")
+		n, err := strconv.Atoi(pages)
+		if !ok || e == nil || !found || err != nil || n < 0 {
+			d.fail(attrSets, "element %d: want S \"<digest>/<pages>\", got %s %q", i, typeName(v), valueOf(e))
+			break
+		}
+		m.Sets = append(m.Sets, pageSet{Digest: digest, Pages: n})
 	}
 	return m, d.err
+}
+
+// valueOf returns the string of e, "" for nil.
+func valueOf(e *types.AttributeValueMemberS) string {
+	if e == nil {
+		return ""
+	}
+	return e.Value
+}
+
+// encodePage returns page n of the set digest of quarter q, listing ids.
+func encodePage(q banner.Quarter, digest string, n int, ids []int64) map[string]types.AttributeValue {
+	av := pageKey(q, digest, n)
+	av[attrCampaigns] = &types.AttributeValueMemberB{Value: packIDs(ids)}
+	return av
+}
+
+// decodePage returns the campaign IDs a page lists.
+func decodePage(av map[string]types.AttributeValue) ([]int64, error) {
+	d := decoder{av: av}
+	var b []byte
+	switch v := d.get(attrCampaigns).(type) {
+	case nil:
+	case *types.AttributeValueMemberB:
+		b = v.Value
+	default:
+		d.fail(attrCampaigns, "want B, got %s", typeName(v))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	ids, err := unpackIDs(b)
+	if err != nil {
+		return nil, fmt.Errorf("attribute %q: %w", attrCampaigns, err)
+	}
+	return ids, nil
+}
+
+// packIDs encodes ascending IDs as the uvarints of their differences, the
+// first from 0: one byte per ID for consecutive IDs, at most 10.
+func packIDs(ids []int64) []byte {
+	b := make([]byte, 0, 2*len(ids))
+	prev := int64(0)
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(id-prev))
+		prev = id
+	}
+	return b
+}
+
+// unpackIDs decodes what packIDs encoded.
+func unpackIDs(b []byte) ([]int64, error) {
+	var ids []int64
+	prev := int64(0)
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, fmt.Errorf("corrupt ID list at ID %d", len(ids))
+		}
+		prev += int64(d)
+		ids = append(ids, prev)
+		b = b[n:]
+	}
+	return ids, nil
 }
 
 // attributes returns g as a DynamoDB item.
@@ -156,6 +241,8 @@ func (d *decoder) get(name string) types.AttributeValue {
 		nilMember = v == nil
 	case *types.AttributeValueMemberBOOL:
 		nilMember = v == nil
+	case *types.AttributeValueMemberB:
+		nilMember = v == nil
 	}
 	if nilMember {
 		d.fail(name, "nil %s member", typeName(v))
@@ -208,17 +295,21 @@ func (d *decoder) int(name string) int64 {
 	}
 }
 
-func (d *decoder) ints(name string) []int64 {
-	var l []types.AttributeValue
+// list returns the elements of the L attribute name.
+func (d *decoder) list(name string) []types.AttributeValue {
 	switch v := d.get(name).(type) {
 	case nil:
 		return nil
 	case *types.AttributeValueMemberL:
-		l = v.Value
+		return v.Value
 	default:
 		d.fail(name, "want L, got %s", typeName(v))
 		return nil
 	}
+}
+
+func (d *decoder) ints(name string) []int64 {
+	l := d.list(name)
 	if len(l) == 0 {
 		return nil
 	}

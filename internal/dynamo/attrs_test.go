@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -25,12 +26,18 @@ type (
 		Fill       []int64 `dynamodbav:"f,omitempty"`
 	}
 	avManifest struct {
-		PK        string  `dynamodbav:"pk"`
-		SK        string  `dynamodbav:"sk"`
-		Campaigns []int64 `dynamodbav:"c,omitempty"`
-		Gen       string  `dynamodbav:"gen"`
-		Done      bool    `dynamodbav:"done"`
-		Lease     int64   `dynamodbav:"lease,omitempty"`
+		PK     string   `dynamodbav:"pk"`
+		SK     string   `dynamodbav:"sk"`
+		Sets   []string `dynamodbav:"p,omitempty"`
+		Gen    string   `dynamodbav:"gen"`
+		Done   bool     `dynamodbav:"done"`
+		Lease  int64    `dynamodbav:"lease,omitempty"`
+		Listed []int64  `dynamodbav:"c,omitempty"`
+	}
+	avPage struct {
+		PK  string `dynamodbav:"pk"`
+		SK  string `dynamodbav:"sk"`
+		IDs []byte `dynamodbav:"c"`
 	}
 	avGeneration struct {
 		PK  string `dynamodbav:"pk"`
@@ -86,18 +93,46 @@ func TestAttributes(t *testing.T) {
 			require.Equal(t, &wantBack, back)
 		})
 	}
-	manifests := []manifest{
-		{PK: manifestPK, SK: "Q#1", Campaigns: []int64{1, 2, 30}, Gen: "sha256-ab/run-cd", Done: true},
-		{PK: manifestPK, SK: "Q#2", Gen: "run-ef", Lease: 1795000000123},
+	manifests := []struct {
+		m    manifest
+		want avManifest
+	}{
+		{manifest{PK: manifestPK, SK: "Q#1", Sets: []pageSet{{"sha256-ab", 3}}, Gen: "sha256-ab", Done: true},
+			avManifest{PK: manifestPK, SK: "Q#1", Sets: []string{"sha256-ab/3"}, Gen: "sha256-ab", Done: true}},
+		{manifest{PK: manifestPK, SK: "Q#2", Sets: []pageSet{{"sha256-ab", 1}, {"sha256-cd", 0}}, Gen: "run-ef", Lease: 1795000000123},
+			avManifest{PK: manifestPK, SK: "Q#2", Sets: []string{"sha256-ab/1", "sha256-cd/0"}, Gen: "run-ef", Lease: 1795000000123}},
+		{manifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}, avManifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}},
+		{manifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}},
+			avManifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}}},
 	}
-	for _, m := range manifests {
-		t.Run("manifest "+m.SK, func(t *testing.T) {
-			want, err := attributevalue.MarshalMap(avManifest(m))
+	for _, tt := range manifests {
+		t.Run("manifest "+tt.m.SK, func(t *testing.T) {
+			want, err := attributevalue.MarshalMap(tt.want)
 			require.NoError(t, err)
-			require.Equal(t, want, m.attributes())
+			require.Equal(t, want, tt.m.attributes())
 			got, err := decodeManifest(want)
 			require.NoError(t, err)
-			require.Equal(t, m, got)
+			require.Equal(t, tt.m, got)
+		})
+	}
+	pages := []struct {
+		ids  []int64
+		want []byte
+	}{
+		{nil, []byte{}},
+		{[]int64{1, 2, 3, 130}, []byte{1, 1, 1, 127}},
+		{[]int64{5, 300}, []byte{5, 0xa7, 0x02}},
+		{[]int64{-1, 0, math.MaxInt64}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
+	}
+	for _, tt := range pages {
+		t.Run(fmt.Sprintf("page %v", tt.ids), func(t *testing.T) {
+			want, err := attributevalue.MarshalMap(avPage{PK: "PAGE#4", SK: "Q#2#sha256-ab", IDs: tt.want})
+			require.NoError(t, err)
+			got := encodePage(2, "sha256-ab", 4, tt.ids)
+			require.Equal(t, want, got)
+			back, err := decodePage(got)
+			require.NoError(t, err)
+			require.Equal(t, tt.ids, back)
 		})
 	}
 	g := generation{PK: GenerationPK, SK: "Q#2", Gen: "sha256-ab/run-cd"}
@@ -142,6 +177,12 @@ func TestDecodeRejectsWrongAttributes(t *testing.T) {
 		{"manifest: done a string", decodeManifestErr, key(map[string]types.AttributeValue{"done": s("true")}), `attribute "done": want BOOL, got S`},
 		{"manifest: lease a string", decodeManifestErr, key(map[string]types.AttributeValue{"lease": s("1")}), `attribute "lease": want N, got S`},
 		{"manifest: c a list of lists", decodeManifestErr, key(map[string]types.AttributeValue{"c": l(l())}), `attribute "c": element 0: want N, got L`},
+		{"manifest: p a string", decodeManifestErr, key(map[string]types.AttributeValue{"p": s("sha256-ab/1")}), `attribute "p": want L, got S`},
+		{"manifest: p without a page count", decodeManifestErr, key(map[string]types.AttributeValue{"p": l(s("sha256-ab"))}), `attribute "p": element 0: want S "<digest>/<pages>", got S "sha256-ab"`},
+		{"manifest: p a negative page count", decodeManifestErr, key(map[string]types.AttributeValue{"p": l(s("sha256-ab/-1"))}), `attribute "p": element 0`},
+		{"manifest: p holds a number", decodeManifestErr, key(map[string]types.AttributeValue{"p": l(n("1"))}), `attribute "p": element 0: want S "<digest>/<pages>", got N`},
+		{"page: c a list", decodePageErr, key(map[string]types.AttributeValue{"c": l(n("1"))}), `attribute "c": want B, got L`},
+		{"page: c cut short", decodePageErr, key(map[string]types.AttributeValue{"c": &types.AttributeValueMemberB{Value: []byte{1, 0x80}}}), `attribute "c": corrupt ID list at ID 1`},
 		{"manifest: gen a nil member", decodeManifestErr, key(map[string]types.AttributeValue{"gen": (*types.AttributeValueMemberS)(nil)}), `attribute "gen": nil S member`},
 		{"generation: g a number", decodeGenerationErr, key(map[string]types.AttributeValue{"g": n("1")}), `attribute "g": want S, got N`},
 		{"generation: g binary", decodeGenerationErr, key(map[string]types.AttributeValue{"g": &types.AttributeValueMemberB{Value: []byte("x")}}), `attribute "g": want S, got B`},
@@ -165,6 +206,11 @@ func decodeItemErr(av map[string]types.AttributeValue) error {
 
 func decodeManifestErr(av map[string]types.AttributeValue) error {
 	_, err := decodeManifest(av)
+	return err
+}
+
+func decodePageErr(av map[string]types.AttributeValue) error {
+	_, err := decodePage(av)
 	return err
 }
 

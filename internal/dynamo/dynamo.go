@@ -1,6 +1,6 @@
 // Package dynamo stores the banner read model in DynamoDB: one item per
 // (campaign, quarter) holding the ranked banners, so serving a campaign is a
-// single GetItem, and one manifest item per quarter listing the campaigns
+// single GetItem, and a manifest per quarter whose pages list the campaigns
 // written, so a reload deletes the campaigns that vanished.
 //
 // The table has a String partition key "pk" and a String sort key "sk".
@@ -37,19 +37,14 @@ const (
 // about 20 KB, far below DynamoDB's 400 KB item limit, whatever the data.
 const MaxFill = 1000
 
-// MaxCampaigns is the most campaigns one quarter may hold. The manifest
-// lists them in one item at no more than 13 bytes each, and while a load
-// runs it lists the old and the new campaigns: at most 260 KB, below
-// DynamoDB's 400 KB item limit.
-const MaxCampaigns = 10000
-
 // Store reads and writes the read model in one DynamoDB table. It is safe
 // for concurrent use by readers; PutQuarter calls for the same quarter must
 // not run concurrently (the manifest detects it and fails the later one).
 type Store struct {
-	client *dynamodb.Client
-	table  string
-	retry  backoff
+	client   *dynamodb.Client
+	table    string
+	retry    backoff
+	progress func(Progress) // see WithProgress
 }
 
 // New returns a Store on table, using client. The client's endpoint, region

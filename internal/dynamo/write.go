@@ -10,9 +10,12 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -23,9 +26,24 @@ import (
 // BatchWriteItem call.
 const BatchSize = 25
 
-// manifestPK is the partition key of the per-quarter manifests; their sort
-// key is the quarter's, "Q#<q>".
-const manifestPK = "MANIFEST"
+// PageSize is the most campaign IDs one manifest page lists. An ID takes
+// at most 10 bytes in a page (see packIDs), so a page stays near 100 KB,
+// a quarter of DynamoDB's 400 KB item limit, whatever the IDs.
+const PageSize = 10000
+
+// writers is how many BatchWriteItem calls a load keeps in flight: one
+// call takes a few milliseconds, and a fresh on-demand table accepts 4,000
+// writes a second.
+const writers = 8
+
+// Partition keys of the load's bookkeeping. A quarter's manifest is
+// (manifestPK, "Q#<q>"); its pages are ("PAGE#<n>", "Q#<q>#<digest>"), the
+// page number in the partition key so that one load's pages spread over
+// partitions.
+const (
+	manifestPK = "MANIFEST"
+	pagePK     = "PAGE#"
+)
 
 // Errors of PutQuarter.
 var (
@@ -33,9 +51,10 @@ var (
 	// lease on the manifest has not expired) or took the manifest over while
 	// PutQuarter ran. Nothing is lost: run the load again later.
 	ErrConflict = errors.New("another load of the same quarter is running")
-	// ErrUnprocessed means DynamoDB kept returning items as unprocessed
-	// (throttling) after every retry.
-	ErrUnprocessed = errors.New("items still unprocessed after retries")
+	// ErrThrottled means DynamoDB was still throttling the load's writes
+	// when the load's deadline came. The error also wraps
+	// context.DeadlineExceeded.
+	ErrThrottled = errors.New("throttled past the load's deadline")
 )
 
 // WriteStats counts what one PutQuarter did.
@@ -49,30 +68,58 @@ type WriteStats struct {
 	// Unchanged is true when the manifest showed the same data fully loaded
 	// already: nothing was written.
 	Unchanged bool
+	// Pages is the number of manifest pages written.
+	Pages int
 	// Batches is the number of BatchWriteItem calls, retries included.
 	Batches int
-	// Retries is the number of BatchWriteItem calls that re-sent
-	// UnprocessedItems.
+	// Retries is the number of BatchWriteItem calls that re-sent a batch or
+	// its UnprocessedItems.
 	Retries int
+	// Throttled is the wall time the load spent waiting for DynamoDB to
+	// accept writes it throttled.
+	Throttled time.Duration
+	// WriteUnits is the write capacity DynamoDB reported its
+	// BatchWriteItem calls consumed (on demand: the write request units
+	// billed), if it reports it; the load's three PutItem calls of under
+	// 1 KB each are not in it.
+	WriteUnits float64
 }
 
 // Add adds o's counts to s; Quarter and Unchanged are left alone.
 func (s *WriteStats) Add(o WriteStats) {
 	s.Put += o.Put
 	s.Deleted += o.Deleted
+	s.Pages += o.Pages
 	s.Batches += o.Batches
 	s.Retries += o.Retries
+	s.Throttled += o.Throttled
+	s.WriteUnits += o.WriteUnits
 }
 
-// manifest lists the campaigns a quarter holds in the table. Its
-// attributes (see attrs.go) are pk and sk (S), c (L of N), gen (S), done
-// (BOOL) and lease (N, left out when 0).
+// Progress is how far a running PutQuarter is; see WithProgress.
+type Progress struct {
+	Quarter banner.Quarter
+	// Written counts the campaign items put or deleted so far, of Total.
+	Written, Total int
+	// Throttled is the wall time spent waiting out throttling so far.
+	Throttled time.Duration
+}
+
+// WithProgress returns a copy of s whose PutQuarter calls f after every
+// batch of campaign items it writes. f is called from one goroutine at a
+// time and must be quick.
+func (s *Store) WithProgress(f func(Progress)) *Store {
+	c := *s
+	c.progress = f
+	return &c
+}
+
+// manifest records what a quarter holds in the table. Its attributes (see
+// attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
+// when 0), p (L of S, the page sets) and c (L of N, left out when empty).
 type manifest struct {
 	PK string
 	SK string
-	// Campaigns (c) is every campaign of the quarter that may have an
-	// item, in ascending order.
-	Campaigns []int64
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
 	// Gen is still what they read: an optimistic lock.
@@ -83,6 +130,24 @@ type manifest struct {
 	// Lease (lease) is when the running load's claim on the quarter ends,
 	// in Unix milliseconds; 0 once it is Done or gave up.
 	Lease int64
+	// Sets (p) are the page sets that together list every campaign of the
+	// quarter that may have an item: one once Done, the last complete
+	// load's and the running one's (and those of loads interrupted since)
+	// before.
+	Sets []pageSet
+	// Listed (c, L of N) are campaigns the manifest lists itself, besides
+	// its pages, as a manifest written without pages lists every campaign
+	// of its quarter. A load reads them as old campaigns, keeps them while
+	// it runs and leaves them out once Done.
+	Listed []int64
+}
+
+// pageSet names the manifest pages of one load's data: pages 0 to Pages-1
+// of the data whose digest is Digest, together listing its campaign IDs in
+// ascending order, PageSize per page. It is stored as "<digest>/<pages>".
+type pageSet struct {
+	Digest string
+	Pages  int
 }
 
 // maxLease bounds a load without a context deadline: it stops writing, and
@@ -91,26 +156,41 @@ const maxLease = 15 * time.Minute
 
 // PutQuarter makes the table hold exactly campaigns for quarter q: it
 // writes one item per campaign (empty campaigns are left out) and deletes
-// the items of campaigns the quarter no longer has.
+// the items of campaigns the quarter no longer has. Any number of
+// campaigns fits: the manifest lists them in pages of PageSize.
 //
 // It is idempotent and safe to interrupt and run again:
 //  1. read the manifest; if it is Done with the same data, stop; if another
 //     load holds an unexpired lease on it, fail with ErrConflict;
-//  2. write the manifest listing old and new campaigns, not Done, with a
-//     lease until ctx's deadline (at most 15 minutes);
-//  3. put the new campaign items, 25 per BatchWriteItem;
-//  4. delete the items of old campaigns that are not new;
-//  5. write q's generation item (see Generation): the new data's digest,
+//  2. write the manifest, not Done, with a lease until ctx's deadline (at
+//     most 15 minutes), listing the page sets it listed and the new data's,
+//     whose pages are not written yet;
+//  3. read the old sets' pages: every campaign that may have an item;
+//  4. write the new data's pages;
+//  5. put the new campaign items, 25 per BatchWriteItem, 8 calls at a time;
+//  6. delete the items of old campaigns that are not new;
+//  7. write q's generation item (see Generation): the new data's digest,
 //     which readers poll to learn that q changed;
-//  6. write the manifest listing the new campaigns, Done, without lease.
+//  8. delete the old sets' pages;
+//  9. write the manifest listing only the new data's pages, Done, without
+//     lease.
 //
-// Every campaign item in the table is listed in the manifest at every step,
-// so an interrupted load leaves nothing a later load cannot find. Each item
-// is replaced whole, so a reader sees a campaign's old or new item, never a
-// mix. Manifest writes are conditional on the manifest being as this load
-// last saw it, and the lease keeps a second load out while the first writes
-// items: concurrent loads of a quarter fail with ErrConflict instead of
-// mixing their items. A load that fails gives its lease back.
+// Every campaign item in the table is listed on a page of a set the
+// manifest lists at every step: a set's pages are written (4) before any of
+// its items (5), and a set leaves the manifest (8, 9) only once each of its
+// campaigns is deleted (6) or listed by the new set. A page that is not
+// there lists nothing that has an item, so an interrupted load leaves
+// nothing a later load cannot find. Pages are named by the data's digest,
+// so a rerun writes the same pages and a clean load, a repeated load and a
+// load in any file order leave the same table. Each item is replaced whole,
+// so a reader sees a campaign's old or new item, never a mix. Manifest
+// writes are conditional on the manifest being as this load last saw it,
+// and the lease keeps a second load out while the first writes items:
+// concurrent loads of a quarter fail with ErrConflict instead of mixing
+// their items. A load that fails gives its lease back.
+//
+// Throttled writes are re-sent with backoff until ctx's deadline, and
+// WriteStats.Throttled says how long the load waited for them.
 func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []banner.Campaign) (st WriteStats, err error) {
 	st.Quarter = q
 	if !q.Valid() {
@@ -121,6 +201,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
 	gen := digest(sorted)
+	set := pageSet{Digest: gen, Pages: (len(ids) + PageSize - 1) / PageSize}
 
 	old, found, err := s.manifest(ctx, q)
 	if err != nil {
@@ -142,36 +223,57 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	ctx, cancel := context.WithDeadline(ctx, lease)
 	defer cancel()
 	run := "run-" + randomHex()
-	pending := manifest{Campaigns: union(old.Campaigns, ids), Gen: run, Lease: lease.UnixMilli()}
+	pending := manifest{Gen: run, Lease: lease.UnixMilli(), Sets: old.Sets, Listed: old.Listed}
+	if !slices.Contains(pending.Sets, set) {
+		pending.Sets = append(slices.Clip(pending.Sets), set)
+	}
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
+	w := s.newWriter(q, &st)
 	defer func() {
+		st.Throttled = w.throttledFor()
 		if err != nil {
 			s.release(ctx, q, pending)
 		}
 	}()
 
-	puts := make([]types.WriteRequest, 0, len(sorted))
-	for _, c := range sorted {
-		puts = append(puts, types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(c)}})
-	}
-	if err := s.writer().write(ctx, puts, &st); err != nil {
+	oldIDs, err := s.readPages(ctx, q, old.Sets)
+	if err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
-	st.Put = len(puts)
+	if len(old.Listed) > 0 {
+		oldIDs = slices.Compact(slices.Sorted(slices.Values(append(oldIDs, old.Listed...))))
+	}
+	if err := w.write(ctx, set.Pages, func(i int) types.WriteRequest {
+		page := ids[i*PageSize : min(len(ids), (i+1)*PageSize)]
+		return types.WriteRequest{PutRequest: &types.PutRequest{Item: encodePage(q, gen, i, page)}}
+	}); err != nil {
+		return st, fmt.Errorf("put quarter %d: write manifest pages: %w", q, err)
+	}
+	st.Pages = set.Pages
 
-	var dels []types.WriteRequest
-	for _, id := range old.Campaigns {
+	var vanished []int64
+	for _, id := range oldIDs {
 		if _, ok := slices.BinarySearch(ids, id); !ok {
-			key := keyOf(banner.Key{CampaignID: id, Quarter: q})
-			dels = append(dels, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}})
+			vanished = append(vanished, id)
 		}
 	}
-	if err := s.writer().write(ctx, dels, &st); err != nil {
+	w.track(len(sorted) + len(vanished))
+	if err := w.write(ctx, len(sorted), func(i int) types.WriteRequest {
+		return types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(sorted[i])}}
+	}); err != nil {
+		return st, fmt.Errorf("put quarter %d: %w", q, err)
+	}
+	st.Put = len(sorted)
+	if err := w.write(ctx, len(vanished), func(i int) types.WriteRequest {
+		key := keyOf(banner.Key{CampaignID: vanished[i], Quarter: q})
+		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}}
+	}); err != nil {
 		return st, fmt.Errorf("put quarter %d: delete vanished campaigns: %w", q, err)
 	}
-	st.Deleted = len(dels)
+	st.Deleted = len(vanished)
+	w.track(0)
 
 	// Every item of gen is in place: tell readers. The generation readers
 	// see names this run, not only the data: after an interrupted load
@@ -182,7 +284,21 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
 	}
 
-	final := manifest{Campaigns: ids, Gen: gen, Done: true}
+	var stale []map[string]types.AttributeValue
+	for _, ps := range old.Sets {
+		if ps != set {
+			for n := range ps.Pages {
+				stale = append(stale, pageKey(q, ps.Digest, n))
+			}
+		}
+	}
+	if err := w.write(ctx, len(stale), func(i int) types.WriteRequest {
+		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: stale[i]}}
+	}); err != nil {
+		return st, fmt.Errorf("put quarter %d: delete old manifest pages: %w", q, err)
+	}
+
+	final := manifest{Gen: gen, Done: true, Sets: []pageSet{set}}
 	if err := s.putManifest(ctx, q, final, run, true); err != nil {
 		return st, err
 	}
@@ -212,9 +328,6 @@ func quarterCampaigns(q banner.Quarter, campaigns []banner.Campaign) ([]*banner.
 			sorted = append(sorted, c)
 		}
 	}
-	if len(sorted) > MaxCampaigns {
-		return nil, nil, fmt.Errorf("%d campaigns, more than the %d a manifest holds", len(sorted), MaxCampaigns)
-	}
 	slices.SortFunc(sorted, func(a, b *banner.Campaign) int { return cmp.Compare(a.CampaignID, b.CampaignID) })
 	ids := make([]int64, 0, len(sorted))
 	for i, c := range sorted {
@@ -238,14 +351,6 @@ func digest(sorted []*banner.Campaign) string {
 	return "sha256-" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// union returns the sorted union of two sorted ID lists.
-func union(a, b []int64) []int64 {
-	out := make([]int64, 0, len(a)+len(b))
-	out = append(append(out, a...), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 func randomHex() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
@@ -259,15 +364,19 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 		Key:            manifestKey(q),
 		ConsistentRead: aws.Bool(true),
 	})
+	var missing *types.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		return manifest{}, false, fmt.Errorf("put quarter %d: table %s does not exist: %w", q, s.table, err)
+	}
 	if err != nil {
-		return manifest{}, false, fmt.Errorf("get manifest of quarter %d: %w", q, err)
+		return manifest{}, false, fmt.Errorf("put quarter %d: get manifest: %w", q, err)
 	}
 	if out.Item == nil {
 		return manifest{}, false, nil
 	}
 	m, err := decodeManifest(out.Item)
 	if err != nil {
-		return manifest{}, false, fmt.Errorf("decode manifest of quarter %d: %w", q, err)
+		return manifest{}, false, fmt.Errorf("put quarter %d: decode manifest: %w", q, err)
 	}
 	return m, true, nil
 }
@@ -277,6 +386,43 @@ func manifestKey(q banner.Quarter) map[string]types.AttributeValue {
 		PartitionKey: &types.AttributeValueMemberS{Value: manifestPK},
 		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q)},
 	}
+}
+
+// pageKey returns the key of page n of the set digest of quarter q.
+func pageKey(q banner.Quarter, digest string, n int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		PartitionKey: &types.AttributeValueMemberS{Value: pagePK + strconv.Itoa(n)},
+		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q) + "#" + digest},
+	}
+}
+
+// readPages returns the sorted union of the campaign IDs the pages of sets
+// list, reading each page with a strongly consistent GetItem. A page that
+// is not there lists nothing (see PutQuarter).
+func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet) ([]int64, error) {
+	var ids []int64
+	for _, ps := range sets {
+		for n := range ps.Pages {
+			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName:      aws.String(s.table),
+				Key:            pageKey(q, ps.Digest, n),
+				ConsistentRead: aws.Bool(true),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read manifest page %d of %s: %w", n, ps.Digest, err)
+			}
+			if out.Item == nil {
+				continue
+			}
+			page, err := decodePage(out.Item)
+			if err != nil {
+				return nil, fmt.Errorf("decode manifest page %d of %s: %w", n, ps.Digest, err)
+			}
+			ids = append(ids, page...)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }
 
 // putManifest writes m as q's manifest if the stored one still has Gen
@@ -300,7 +446,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 		err = ErrConflict
 	}
 	if err != nil {
-		return fmt.Errorf("write manifest of quarter %d: %w", q, err)
+		return fmt.Errorf("put quarter %d: write manifest: %w", q, err)
 	}
 	return nil
 }
@@ -339,61 +485,206 @@ func (b backoff) delay(n int) time.Duration {
 	return mathrand.N(d)
 }
 
-// writer sends write requests to one table with BatchWriteItem.
+// writer sends write requests to one table with BatchWriteItem, writers
+// calls at a time, and counts them in one WriteStats.
 type writer struct {
-	api   batchWriter
-	table string
-	retry backoff
+	api      batchWriter
+	table    string
+	retry    backoff
+	q        banner.Quarter
+	progress func(Progress)
+
+	mu      sync.Mutex // guards what follows
+	st      *WriteStats
+	total   int       // campaign items to write, for progress; 0: not tracked
+	written int       // campaign items written so far
+	waiting int       // calls waiting out throttling now
+	since   time.Time // when waiting became non-zero
+	waited  time.Duration
 }
 
-func (s *Store) writer() writer { return writer{api: s.client, table: s.table, retry: s.retry} }
+func (s *Store) newWriter(q banner.Quarter, st *WriteStats) *writer {
+	return &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: st}
+}
 
-// write sends reqs in batches of BatchSize, each until DynamoDB has
-// processed all of it.
-func (w writer) write(ctx context.Context, reqs []types.WriteRequest, st *WriteStats) error {
-	for len(reqs) > 0 {
-		n := min(len(reqs), BatchSize)
-		if err := w.batch(ctx, reqs[:n], st); err != nil {
-			return err
-		}
-		reqs = reqs[n:]
+// track makes the following writes count towards progress, total items in
+// all; 0 stops counting.
+func (w *writer) track(total int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.total, w.written = total, 0
+}
+
+// throttledFor returns the wall time spent waiting out throttling so far.
+func (w *writer) throttledFor() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.throttledLocked()
+}
+
+func (w *writer) throttledLocked() time.Duration {
+	if w.waiting > 0 {
+		return w.waited + time.Since(w.since)
 	}
-	return nil
+	return w.waited
 }
 
-// batch sends one batch of at most BatchSize requests with BatchWriteItem,
-// re-sending UnprocessedItems with exponential backoff and full jitter, at
-// most w.retry.Attempts calls in all. It stops when ctx is done.
-func (w writer) batch(ctx context.Context, batch []types.WriteRequest, st *WriteStats) error {
+// throttle marks the start (on) or end of a call's wait for throttling.
+func (w *writer) throttle(on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case on:
+		if w.waiting == 0 {
+			w.since = time.Now()
+		}
+		w.waiting++
+	default:
+		w.waiting--
+		if w.waiting == 0 {
+			w.waited += time.Since(w.since)
+		}
+	}
+}
+
+// called counts one BatchWriteItem call, a retry if not the first, and
+// the capacity it consumed.
+func (w *writer) called(attempt int, out *dynamodb.BatchWriteItemOutput) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.st.Batches++
+	if attempt > 1 {
+		w.st.Retries++
+	}
+	if out != nil {
+		for _, c := range out.ConsumedCapacity {
+			w.st.WriteUnits += aws.ToFloat64(c.CapacityUnits)
+		}
+	}
+}
+
+// done counts a finished batch of n requests and reports progress.
+func (w *writer) done(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.total == 0 {
+		return
+	}
+	w.written += n
+	if w.progress != nil {
+		w.progress(Progress{Quarter: w.q, Written: w.written, Total: w.total, Throttled: w.throttledLocked()})
+	}
+}
+
+// write sends the n requests req(0), …, req(n-1) in batches of
+// BatchSize, writers batches at a time, each until DynamoDB has processed
+// all of it. req is called from several goroutines. The first failure
+// stops the others, and write returns it.
+func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRequest) error {
+	batches := (n + BatchSize - 1) / BatchSize
+	if batches == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(writers, batches) {
+		wg.Go(func() {
+			for b := range next {
+				lo, hi := b*BatchSize, min(n, (b+1)*BatchSize)
+				reqs := make([]types.WriteRequest, 0, hi-lo)
+				for i := lo; i < hi; i++ {
+					reqs = append(reqs, req(i))
+				}
+				if err := w.batch(ctx, reqs); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+feed:
+	for b := range batches {
+		select {
+		case next <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return w.stopped(context.Cause(ctx))
+}
+
+// stopped returns err, the reason writes stopped, saying so when the load
+// ran out of time while DynamoDB throttled it.
+func (w *writer) stopped(err error) error {
+	if d := w.throttledFor(); d > 0 && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrThrottled) {
+		return fmt.Errorf("throttled for %s: %w: %w", d.Round(time.Millisecond), ErrThrottled, err)
+	}
+	return err
+}
+
+// noRetries turns the SDK's retries off for one call: batch retries
+// BatchWriteItem itself, to wait out throttling for as long as the load
+// may run and to know how long it waited.
+func noRetries(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+
+var (
+	throttles  = retry.IsErrorThrottles(retry.DefaultThrottles)
+	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
+)
+
+// batch sends one batch of at most BatchSize requests with BatchWriteItem
+// until DynamoDB has processed all of it. Throttling (a throttling error,
+// or UnprocessedItems) is waited out with exponential backoff and full
+// jitter until ctx's deadline; other errors the SDK would retry are
+// retried likewise, at most w.retry.Attempts calls; any other error fails
+// at once.
+func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 	if len(batch) > BatchSize {
 		return fmt.Errorf("batch of %d write requests, more than %d", len(batch), BatchSize)
 	}
 	pending := batch
+	failures := 0
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return w.stopped(context.Cause(ctx))
 		}
 		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{w.table: pending},
-		})
-		st.Batches++
-		if attempt > 1 {
-			st.Retries++
-		}
-		if err != nil {
+			RequestItems:           map[string][]types.WriteRequest{w.table: pending},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}, noRetries)
+		w.called(attempt, out)
+		throttled := false
+		switch {
+		case err == nil:
+			if left := out.UnprocessedItems[w.table]; len(left) > 0 {
+				pending, throttled = left, true
+				break
+			}
+			w.done(len(batch))
+			return nil
+		case ctx.Err() != nil:
+			return w.stopped(context.Cause(ctx))
+		case throttles.IsErrorThrottle(err) == aws.TrueTernary:
+			throttled = true
+		case retryables.IsErrorRetryable(err) == aws.TrueTernary && failures+1 < w.retry.Attempts:
+			failures++
+		default:
 			return fmt.Errorf("batch write: %w", err)
 		}
-		left := out.UnprocessedItems[w.table]
-		if len(left) == 0 {
-			return nil
+		if throttled {
+			w.throttle(true)
 		}
-		if attempt >= w.retry.Attempts {
-			return fmt.Errorf("%d of %d items after %d attempts: %w", len(left), len(batch), attempt, ErrUnprocessed)
+		err = sleep(ctx, w.retry.delay(attempt))
+		if throttled {
+			w.throttle(false)
 		}
-		if err := sleep(ctx, w.retry.delay(attempt)); err != nil {
-			return err
+		if err != nil {
+			return w.stopped(err)
 		}
-		pending = left
 	}
 }
 

@@ -66,8 +66,8 @@ func (s *Summary) String() string {
 	var b strings.Builder
 	b.WriteString(s.Report.String())
 	for _, q := range s.Quarters {
-		fmt.Fprintf(&b, "quarter %d: %d items put, %d deleted, unchanged %t, %d batches, %d retries\n",
-			q.Quarter, q.Put, q.Deleted, q.Unchanged, q.Batches, q.Retries)
+		fmt.Fprintf(&b, "quarter %d: %d items put, %d deleted, unchanged %t, %d batches, %d retries, throttled %s\n",
+			q.Quarter, q.Put, q.Deleted, q.Unchanged, q.Batches, q.Retries, q.Throttled.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "items written: %d put, %d deleted; elapsed %s\n",
 		s.Total.Put, s.Total.Deleted, s.Elapsed.Round(time.Millisecond))
@@ -165,6 +165,7 @@ func put(ctx context.Context, w quarterWriter, log *slog.Logger, q banner.Quarte
 		log.Info("quarter written", "quarter", int(q), "campaigns", len(campaigns),
 			"put", st.Put, "deleted", st.Deleted, "unchanged", st.Unchanged,
 			"batches", st.Batches, "retries", st.Retries,
+			"throttled", st.Throttled.Round(time.Millisecond).String(),
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	})

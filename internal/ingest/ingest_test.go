@@ -141,7 +141,7 @@ func TestLoadFS(t *testing.T) {
 		}
 		require.Equal(t, items, sum.Total.Put)
 		scanned, _ := dynamotest.Scan(t, client, store.Table(), 0)
-		require.Len(t, scanned, items+4, "campaign items and four manifests")
+		require.Len(t, scanned, items+4+4, "campaign items, four manifests and a page each")
 		t.Logf("%s:\n%s", srv.Name, sum)
 	})
 }
@@ -199,7 +199,7 @@ func TestLoadsConverge(t *testing.T) {
 		_, err := clean.PutQuarter(ctx, q, d.campaigns(t, q))
 		require.NoError(t, err)
 		want, _ := dynamotest.Scan(t, client, clean.Table(), 0)
-		require.Len(t, want, 30-q+1+1)
+		require.Len(t, want, 30-q+1+2, "campaign items, the manifest and its page")
 
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +258,7 @@ func TestRealDataset(t *testing.T) {
 		require.NoError(t, err)
 		t.Logf("%s:\n%s", srv.Name, sum)
 		items, _ := dynamotest.Scan(t, client, store.Table(), 0)
-		require.Len(t, items, 200+4)
+		require.Len(t, items, 200+4+4, "campaign items, four manifests and a page each")
 		for i := 0; i < len(want); i += 7 {
 			got, err := store.Campaign(t.Context(), want[i].Key)
 			require.NoError(t, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"banners/internal/dynamo"
@@ -221,8 +222,31 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 	return items, pages
 }
 
+// Count returns the number of items in the table, generation items
+// included, with Scans that return counts only.
+func Count(t testing.TB, client *dynamodb.Client, table string) int {
+	t.Helper()
+	n := 0
+	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount,
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		n += int(out.Count)
+	}
+	return n
+}
+
 // HookClient is an aws.HTTPClient that calls Before ahead of every request
 // of one DynamoDB operation, to interleave or interrupt a test's calls.
+//
+// A request it sends is not aborted when its context ends: it completes,
+// as at a server that had received it, within 30 s. dynalite 4.0.0 exits
+// when a client aborts a request it is reading (`req.on('error', function
+// (err) { throw err })`), and an interrupted load has batches in flight.
 type HookClient struct {
 	// Operation is the DynamoDB operation to hook, such as "BatchWriteItem".
 	Operation string
@@ -233,13 +257,16 @@ type HookClient struct {
 	n atomic.Int64
 }
 
-// Do sends req with http.DefaultClient, calling Before first when req is
-// of the hooked operation.
+// hookHTTP sends HookClient's requests: as many idle connections as a
+// load keeps calls in flight, and a bound on every request.
+var hookHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+
+// Do sends req, calling Before first when req is of the hooked operation.
 func (h *HookClient) Do(req *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(req.Header.Get("X-Amz-Target"), "."+h.Operation) {
 		if err := h.Before(int(h.n.Add(1))); err != nil {
 			return nil, err
 		}
 	}
-	return http.DefaultClient.Do(req)
+	return hookHTTP.Do(req.WithContext(context.WithoutCancel(req.Context())))
 }
