@@ -78,10 +78,14 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(props.IngestDir), nil),
-		// A 1 MB CSV parses in milliseconds; the time goes into BatchWriteItem
-		// round trips and retries of throttled items, so give it room.
-		MemorySize: jsii.Number(512),
-		Timeout:    awscdk.Duration_Minutes(jsii.Number(5)),
+		// Memory holds one quarter's read models (Settings.IngestMemoryMB).
+		// The time goes into BatchWriteItem round trips and waiting out
+		// throttling: a new on-demand table takes about 4,000 writes a
+		// second, so a million campaigns take 250–500 s; Lambda's longest
+		// timeout leaves that a margin of 1.8×, and the load's lease ends
+		// with it.
+		MemorySize: jsii.Number(float64(props.IngestMemoryMB)),
+		Timeout:    awscdk.Duration_Minutes(jsii.Number(15)),
 		Tracing:    awslambda.Tracing_ACTIVE,
 		Role:       ingestRole,
 		LogGroup:   ingestLogs,

@@ -25,6 +25,7 @@ const (
 	ctxCacheMaxMiB               = "cacheMaxMib"
 	ctxAPIMemoryMB               = "apiMemoryMb"
 	ctxAPIReservedConcurrency    = "apiReservedConcurrency"
+	ctxIngestMemoryMB            = "ingestMemoryMb"
 	ctxIngestReservedConcurrency = "ingestReservedConcurrency"
 	ctxWAFRateLimit              = "wafRateLimit"
 	ctxImagesDir                 = "imagesDir"
@@ -80,6 +81,7 @@ func settingsFromContext(app awscdk.App) (Settings, error) {
 		{ctxCacheMaxMiB, &s.CacheMaxMiB},
 		{ctxAPIMemoryMB, &s.APIMemoryMB},
 		{ctxAPIReservedConcurrency, &s.APIReservedConcurrency},
+		{ctxIngestMemoryMB, &s.IngestMemoryMB},
 		{ctxIngestReservedConcurrency, &s.IngestReservedConcurrency},
 		{ctxWAFRateLimit, &s.WAFRateLimit},
 	}

@@ -32,6 +32,11 @@ type Settings struct {
 	// on what a flood of requests can cost. 0 (the default) reserves
 	// nothing, so the function shares the account's unreserved pool.
 	APIReservedConcurrency int
+	// IngestMemoryMB is the ingest function's memory, in MB. A load holds
+	// one quarter's read models (the function limits Go's heap to 90 % of
+	// it): 512 covers about 200,000 campaigns a quarter (360 MB at peak),
+	// a million campaigns want 3008 (1.2–2.0 GB at peak; docs/dynamodb.md).
+	IngestMemoryMB int
 	// IngestReservedConcurrency, when positive, reserves that many
 	// concurrent executions for the ingest function; 1 serializes loads.
 	// 0 (the default) reserves nothing.
@@ -56,7 +61,7 @@ func DefaultSettings() Settings {
 	// A 15-minute TTL (the quarter's length) is safe: the cache follows the
 	// table's per-quarter generation and serves a re-ingested quarter within
 	// 10 s whatever the TTL.
-	return Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256}
+	return Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, IngestMemoryMB: 512}
 }
 
 // WAF's limits for a rate-based rule's limit, in requests per window.
@@ -75,6 +80,9 @@ func (s Settings) Validate() error {
 	}
 	if s.APIMemoryMB < 128 || s.APIMemoryMB > 10240 {
 		return fmt.Errorf("API memory %d MB: Lambda accepts 128 to 10240", s.APIMemoryMB)
+	}
+	if s.IngestMemoryMB < 128 || s.IngestMemoryMB > 10240 {
+		return fmt.Errorf("ingest memory %d MB: Lambda accepts 128 to 10240", s.IngestMemoryMB)
 	}
 	if s.CacheMaxMiB < 1 || s.CacheMaxMiB > s.APIMemoryMB/2 {
 		return fmt.Errorf("cache size %d MiB: want 1 to half the API function's %d MB", s.CacheMaxMiB, s.APIMemoryMB)

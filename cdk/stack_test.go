@@ -63,6 +63,7 @@ var optionContext = map[string]any{
 	"cacheMaxMib":               "128",
 	"apiMemoryMb":               "512",
 	"apiReservedConcurrency":    "50",
+	"ingestMemoryMb":            "3008",
 	"ingestReservedConcurrency": "1",
 	"wafRateLimit":              "2000",
 	"alarmEmail":                "ops@example.com",
@@ -74,6 +75,7 @@ var optionSettings = Settings{
 	CacheMaxMiB:               128,
 	APIMemoryMB:               512,
 	APIReservedConcurrency:    50,
+	IngestMemoryMB:            3008,
 	IngestReservedConcurrency: 1,
 	WAFRateLimit:              2000,
 	AlarmEmail:                "ops@example.com",
@@ -717,7 +719,7 @@ func TestFunctions(t *testing.T) {
 		{"ApiFunction", "ApiFunctionLogs", 256, 10, map[string]any{
 			"TABLE_NAME": table, "CACHE_TTL": "15m", "CACHE_MAX_MIB": "64", "IMAGE_BASE_URL": "/images/",
 		}, map[string]any{"LogFormat": "JSON", "SystemLogLevel": "WARN", "ApplicationLogLevel": "INFO"}},
-		{"IngestFunction", "IngestFunctionLogs", 512, 300, map[string]any{
+		{"IngestFunction", "IngestFunctionLogs", 512, 900, map[string]any{
 			"TABLE_NAME": table,
 		}, map[string]any{}},
 	}
@@ -757,6 +759,24 @@ func TestAPISizedByContext(t *testing.T) {
 			fn := tt.st.one(t, "AWS::Lambda::Function", "ApiFunction")
 			require.Equal(t, tt.wantMemory, fn.props["MemorySize"])
 			require.Equal(t, tt.wantCacheMB, fn.props["Environment"].(map[string]any)["Variables"].(map[string]any)["CACHE_MAX_MIB"])
+		})
+	}
+}
+
+func TestIngestSizedByContext(t *testing.T) {
+	s := synth(t)
+	tests := []struct {
+		name       string
+		st         stackTemplate
+		wantMemory float64
+	}{
+		{"defaults", s.plain, 512},
+		{"-c ingestMemoryMb=3008", s.options, 3008},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fn := tt.st.one(t, "AWS::Lambda::Function", "IngestFunction")
+			require.Equal(t, tt.wantMemory, fn.props["MemorySize"])
 		})
 	}
 }
@@ -1071,23 +1091,24 @@ func TestSettingsFromContext(t *testing.T) {
 				"cacheTtl": "5m", "apiReservedConcurrency": "50", "ingestReservedConcurrency": "1", "wafRateLimit": "2000",
 				"alarmEmail": "ops@example.com",
 			}),
-			want: Settings{CacheTTL: "5m", CacheMaxMiB: 64, APIMemoryMB: 256, APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000,
+			want: Settings{CacheTTL: "5m", CacheMaxMiB: 64, APIMemoryMB: 256, IngestMemoryMB: 512, APIReservedConcurrency: 50, IngestReservedConcurrency: 1, WAFRateLimit: 2000,
 				AlarmEmail: "ops@example.com"},
 		},
 		{
 			name: "JSON numbers",
 			ctx:  withCtx(map[string]any{"apiReservedConcurrency": 20.0, "wafRateLimit": 10.0}),
-			want: Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, APIReservedConcurrency: 20, WAFRateLimit: 10},
+			want: Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, IngestMemoryMB: 512, APIReservedConcurrency: 20, WAFRateLimit: 10},
 		},
 		{
 			name: "sized for a million campaigns",
-			ctx:  withCtx(map[string]any{"apiMemoryMb": 512.0, "cacheMaxMib": "128"}),
-			want: Settings{CacheTTL: "15m", CacheMaxMiB: 128, APIMemoryMB: 512},
+			ctx:  withCtx(map[string]any{"apiMemoryMb": 512.0, "cacheMaxMib": "128", "ingestMemoryMb": 3008.0}),
+			want: Settings{CacheTTL: "15m", CacheMaxMiB: 128, APIMemoryMB: 512, IngestMemoryMB: 3008},
 		},
 		{name: "cache larger than half the memory", ctx: withCtx(map[string]any{"cacheMaxMib": 129.0}), wantErr: true},
 		{name: "zero cache", ctx: withCtx(map[string]any{"cacheMaxMib": 0.0}), wantErr: true},
 		{name: "memory below Lambda's minimum", ctx: withCtx(map[string]any{"apiMemoryMb": 64.0}), wantErr: true},
 		{name: "memory above Lambda's maximum", ctx: withCtx(map[string]any{"apiMemoryMb": 10241.0}), wantErr: true},
+		{name: "ingest memory below Lambda's minimum", ctx: withCtx(map[string]any{"ingestMemoryMb": 64.0}), wantErr: true},
 		{name: "TTL without unit", ctx: withCtx(map[string]any{"cacheTtl": "60"}), wantErr: true},
 		{name: "zero TTL", ctx: withCtx(map[string]any{"cacheTtl": "0s"}), wantErr: true},
 		{name: "negative TTL", ctx: withCtx(map[string]any{"cacheTtl": "-1s"}), wantErr: true},
