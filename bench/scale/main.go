@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
 	if *model {
-		writeModelTable(stdout, modelTable([]int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf), c.Zipf)
+		writeModelTable(stdout, []int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf)
 		return nil
 	}
 	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Workers < 1 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
@@ -84,8 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "generated and loaded %d campaigns in %v: %d items\n", c.Campaigns, time.Since(t0).Round(time.Millisecond), sum.Total.Put)
 	fmt.Fprint(stdout, scaleHeader)
-	runs := []scaleConfig{c}
-	runs[0].Prewarm = 0
+	without := c
+	without.Prewarm = 0
+	runs := []scaleConfig{without}
 	if c.Prewarm > 0 {
 		runs = append(runs, c)
 	}
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if rc.Prewarm > 0 {
 			name = "pre-warm"
 		}
-		writeScaleRow(stdout, name, res)
+		writeScaleRow(stdout, name, rc, res)
 	}
 	return nil
 }
