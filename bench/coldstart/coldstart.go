@@ -1,11 +1,10 @@
 // Command coldstart measures the API function's cold start against the
 // floor, the smallest aws-lambda-go function (bench/coldstart/floor): it
-// builds both as the deploy does (stripped, for the host), and the floor
-// twice more with the SDKs the API links (floor+xray, floor+sdks), puts the
-// sample data in a dynalite table, starts each function under the Lambda
-// Runtime Interface Emulator -n times, alternating, and prints medians of
-// INIT, first answer, warm invoke (for the API a cache hit) and bootstrap
-// size, each with its ratio to the floor's in the same run.
+// builds both as the deploy does (stripped, for the host), puts the sample
+// data in a dynalite table, starts each function under the Lambda Runtime
+// Interface Emulator -n times, alternating, and prints medians of INIT,
+// first answer, warm invoke (for the API a cache hit) and bootstrap size,
+// each with its ratio to the floor's in the same run.
 //
 //	go run ./bench/coldstart            # 7 cold starts each, 30 warm invokes after each
 //	go run ./bench/coldstart -n 9 -warm 50
@@ -45,7 +44,6 @@ import (
 func main() {
 	rounds := flag.Int("n", 7, "cold starts per function, alternating (at least 7: the figures are medians)")
 	warm := flag.Int("warm", 30, "warm invokes after each cold start")
-	event := flag.String("event", "functions/api/testdata/get-banners.json", "the function URL event every invoke sends, relative to the module root")
 	flag.Parse()
 	if flag.NArg() > 0 || *rounds < 7 || *warm < 1 {
 		fmt.Fprintln(os.Stderr, "coldstart: -n must be at least 7, -warm at least 1, and no arguments")
@@ -53,7 +51,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *rounds, *warm, *event, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, *rounds, *warm, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -64,7 +62,6 @@ func main() {
 type function struct {
 	name string
 	pkg  string
-	tags []string
 	api  bool // the API: reads the table, and its answers are checked in full
 
 	path                      string
@@ -80,14 +77,15 @@ var (
 )
 
 // run builds the functions, puts the sample data in a dynalite table,
-// starts each function rounds times, alternating, with warm invokes of
-// event after each cold start, and prints the table of medians.
-func run(ctx context.Context, rounds, warm int, eventPath string, stdout, stderr io.Writer) error {
+// starts each function rounds times, alternating, with warm invokes after
+// each cold start, and prints the table of medians. Every invoke sends the
+// API's GET /api/campaigns/10/banners event.
+func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error {
 	root, err := testkit.ModuleRoot()
 	if err != nil {
 		return err
 	}
-	event, err := os.ReadFile(filepath.Join(root, eventPath))
+	event, err := os.ReadFile(filepath.Join(root, "functions/api/testdata/get-banners.json"))
 	if err != nil {
 		return err
 	}
@@ -114,13 +112,11 @@ func run(ctx context.Context, rounds, warm int, eventPath string, stdout, stderr
 	}
 	fns := []*function{
 		{name: "floor", pkg: "./bench/coldstart/floor"},
-		{name: "floor+xray", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk"}},
-		{name: "floor+sdks", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk", "dynamodbsdk"}},
 		{name: "api", pkg: "./functions/api", api: true},
 	}
 	for _, f := range fns {
 		f.path = filepath.Join(dir, f.name, "bootstrap")
-		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), lambdatest.Release(), lambdatest.Tags(f.tags...)); err != nil {
+		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), lambdatest.Release()); err != nil {
 			return err
 		}
 		st, err := os.Stat(f.path)
@@ -140,7 +136,7 @@ func run(ctx context.Context, rounds, warm int, eventPath string, stdout, stderr
 			if err := coldStart(ctx, f, env, event, warm); err != nil {
 				return fmt.Errorf("%s, round %d: %w", f.name, round+1, err)
 			}
-			fmt.Fprintf(stderr, "coldstart: round %d %-10s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
+			fmt.Fprintf(stderr, "coldstart: round %d %-5s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
 				round+1, f.name, f.init[round], f.wiring[round], f.first[round], f.warm[round])
 		}
 	}
@@ -229,25 +225,25 @@ func checkAnswer(payload []byte, api bool) error {
 		return nil
 	}
 	var a struct {
-		CampaignID *int64 `json:"campaign_id"`
+		CampaignID int64 `json:"campaign_id"`
 		Banners    []struct {
-			ID *int64 `json:"id"`
+			ID int64 `json:"id"`
 		} `json:"banners"`
 	}
 	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
 		return err
 	}
-	if a.CampaignID == nil || *a.CampaignID != 10 || len(a.Banners) == 0 || a.Banners[0].ID == nil {
+	if a.CampaignID != 10 || len(a.Banners) == 0 {
 		return errors.New("not campaign 10's banners")
 	}
-	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], httpapi.CookieName+"="+strconv.FormatInt(*a.Banners[0].ID, 10)+";") {
+	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], httpapi.CookieName+"="+strconv.FormatInt(a.Banners[0].ID, 10)+";") {
 		return fmt.Errorf("cookie %q does not name the first banner", resp.Cookies)
 	}
 	return nil
 }
 
 // printTable prints the medians (min–max) of every function with their
-// ratios to the floor's, then the INIT's split.
+// ratios to the floor's, then what of the API's INIT is its own wiring.
 func printTable(w io.Writer, rounds, warm int, fns []*function) {
 	floor := fns[0]
 	fmt.Fprintf(w, "\n%d alternating cold starts per function under the Runtime Interface Emulator, %d warm invokes after each; medians (min–max); ratios to %s in the same run\n\n", rounds, warm, floor.name)
@@ -260,18 +256,9 @@ func printTable(w io.Writer, rounds, warm int, fns []*function) {
 			median(f.first), slices.Min(f.first), slices.Max(f.first), median(f.first)/median(floor.first),
 			median(f.warm), median(f.warm)/median(floor.warm))
 	}
-	// Per round, the functions ran back to back: differences within a
-	// round are steadier than differences of medians on a busy machine.
-	diff := func(a, b *function) float64 {
-		d := make([]float64, len(a.init))
-		for i := range d {
-			d[i] = a.init[i] - b.init[i]
-		}
-		return median(d)
-	}
-	xray, sdks, api := fns[1], fns[2], fns[3]
-	fmt.Fprintf(w, "\nINIT split (medians of the per-round differences): the SDKs' package initialisation (floor+sdks − floor) %.2f ms, of it the X-Ray SDK's (floor+xray − floor) %.2f ms; the API's own (api − floor+sdks) %.2f ms, of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
-		diff(sdks, floor), diff(xray, floor), diff(api, sdks), median(api.wiring))
+	api := fns[1]
+	fmt.Fprintf(w, "\nThe API's INIT over the floor's: %.2f ms (median), of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
+		median(api.init)-median(floor.init), median(api.wiring))
 	fmt.Fprintf(w, "\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
 }
 
