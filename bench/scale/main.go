@@ -54,7 +54,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&c.Prewarm, "prewarm", 200, "pre-warm's top K per instance for the second run (0: one run, without)")
 	fl.DurationVar(&c.Lead, "lead", 5*time.Second, "pre-warm's lead before the boundary")
 	fl.DurationVar(&c.Warmup, "warmup", 2*time.Second, "left out of the hit ratio and latencies")
-	fl.IntVar(&c.Workers, "workers", 64, "requests in flight at most")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -65,8 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		writeModelTable(stdout, []int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf)
 		return nil
 	}
-	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Workers < 1 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
-		return errors.New("-instances, -campaigns, -rate, -duration and -workers must be positive, -prewarm, -lead and -warmup not negative")
+	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
+		return errors.New("-instances, -campaigns, -rate, and -duration must be positive, -prewarm, -lead and -warmup not negative")
 	}
 	_, store, stop, err := localdb.Start(ctx, "banners")
 	if err != nil {

@@ -39,13 +39,13 @@ const binWidth = 100 * time.Millisecond
 // scaleConfig is one simulation run: Instances API instances, each with
 // its own cache of TTL, serve Rate requests per second (Poisson) for
 // campaigns 1 to Campaigns, campaign k asked with probability ∝ k^−Zipf,
-// for Duration, with at most Workers in flight. The quarter boundary comes
+// for Duration. The quarter boundary comes
 // Before after the start (at least Duration: none); pre-warm reads the top
 // Prewarm keys (0: off) Lead before it. Warmup is left out of the figures.
 type scaleConfig struct {
-	Instances, Campaigns, Prewarm, Workers int
-	Zipf, Rate                             float64
-	Duration, Before, TTL, Lead, Warmup    time.Duration
+	Instances, Campaigns, Prewarm       int
+	Zipf, Rate                          float64
+	Duration, Before, TTL, Lead, Warmup time.Duration
 }
 
 // scaleResult is what a run measured, after Warmup.
@@ -119,42 +119,30 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 		apis[i] = a
 	}
 
-	type job struct {
-		due      time.Duration
-		instance int
-		campaign int64
-	}
-	jobs := make(chan job, 1<<16)
 	var mu sync.Mutex
 	var all, boundary []time.Duration // latencies, after Warmup and in the boundary's first second
 	var errs atomic.Int64
-	var wg sync.WaitGroup
-	for range cfg.Workers {
-		wg.Go(func() {
-			for j := range jobs {
-				rec := httptest.NewRecorder()
-				req := httptest.NewRequest("GET", "/api/campaigns/"+strconv.FormatInt(j.campaign, 10)+"/banners", nil)
-				apis[j.instance].Handler.ServeHTTP(rec, req)
-				took := time.Since(start) - j.due
-				if j.due < cfg.Warmup {
-					continue
-				}
-				if rec.Code != 200 {
-					errs.Add(1)
-				}
-				mu.Lock()
-				all = append(all, took)
-				if j.due >= cfg.Before && j.due < cfg.Before+time.Second {
-					boundary = append(boundary, took)
-				}
-				mu.Unlock()
-			}
-		})
+	serve := func(due time.Duration, api *app.API, campaign int64) {
+		rec := httptest.NewRecorder()
+		api.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/"+strconv.FormatInt(campaign, 10)+"/banners", nil))
+		took := time.Since(start) - due
+		if due < cfg.Warmup {
+			return
+		}
+		if rec.Code != 200 {
+			errs.Add(1)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, took)
+		if due >= cfg.Before && due < cfg.Before+time.Second {
+			boundary = append(boundary, took)
+		}
 	}
 
-	// Poisson arrivals, each to an instance picked at random, as a
-	// load balancer in front of idle instances would; campaigns drawn by
-	// inverting Zipf's cumulative distribution.
+	// Poisson arrivals, each served at once by an instance picked at
+	// random, as a load balancer in front of idle instances would;
+	// campaigns drawn by inverting Zipf's cumulative distribution.
 	r := rand.New(rand.NewPCG(13, uint64(cfg.Campaigns)))
 	weights := zipfWeights(cfg.Campaigns, cfg.Zipf)
 	cdf := make([]float64, len(weights))
@@ -163,16 +151,17 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 		acc += p
 		cdf[i] = acc
 	}
+	var wg sync.WaitGroup
 	var due time.Duration
 	for due < cfg.Duration && ctx.Err() == nil {
 		due += time.Duration(r.ExpFloat64() / cfg.Rate * float64(time.Second))
 		if wait := due - time.Since(start); wait > time.Millisecond {
 			time.Sleep(wait)
 		}
+		at, api := due, apis[r.IntN(cfg.Instances)]
 		campaign := int64(sort.SearchFloat64s(cdf, r.Float64()*acc) + 1)
-		jobs <- job{due, r.IntN(cfg.Instances), campaign}
+		wg.Go(func() { serve(at, api, campaign) })
 	}
-	close(jobs)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return res, err
