@@ -6,7 +6,6 @@
 // first answer, warm invoke (for the API a cache hit) and bootstrap size,
 // each with its ratio to the floor's in the same run.
 //
-//	go run ./bench/coldstart            # 7 cold starts each, 30 warm invokes after each
 //	go run ./bench/coldstart -n 9 -warm 50
 //
 // Run it inside the module (it builds ./functions/api and finds dynalite
@@ -129,9 +128,9 @@ func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error 
 	for round := range rounds {
 		for j := range fns {
 			f := fns[(j+round)%len(fns)]
-			env := lambdaBase()
+			env := lambdaEnv
 			if f.api {
-				env = append(env, apiEnv...)
+				env = slices.Concat(lambdaEnv, apiEnv)
 			}
 			if err := coldStart(ctx, f, env, event, warm); err != nil {
 				return fmt.Errorf("%s, round %d: %w", f.name, round+1, err)
@@ -144,18 +143,16 @@ func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// lambdaBase is the environment Lambda gives every function (provided.al2023,
+// lambdaEnv is the environment Lambda gives every function (provided.al2023,
 // 256 MB), except for X-Ray's daemon address, which is a loopback port
 // here where no daemon listens (the emulator sends no trace header, so
 // nothing is sent). Nothing comes from this process's environment.
-func lambdaBase() []string {
-	return []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
-		"AWS_REGION=" + localdb.Region, "AWS_DEFAULT_REGION=" + localdb.Region,
-		"AWS_LAMBDA_FUNCTION_NAME=coldstart", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_LOG_FORMAT=Text", "_HANDLER=bootstrap",
-		"AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
-	}
+var lambdaEnv = []string{
+	"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
+	"AWS_REGION=" + localdb.Region, "AWS_DEFAULT_REGION=" + localdb.Region,
+	"AWS_LAMBDA_FUNCTION_NAME=coldstart", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+	"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_LOG_FORMAT=Text", "_HANDLER=bootstrap",
+	"AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
 }
 
 // coldStart runs f under a fresh emulator, one cold invoke and then warm
@@ -171,7 +168,7 @@ func coldStart(ctx context.Context, f *function, env []string, event []byte, war
 		start := time.Now()
 		payload, err := fn.Invoke(ctx, event)
 		if i == 0 {
-			first = ms(time.Since(start))
+			first = float64(time.Since(start).Microseconds()) / 1000
 		}
 		if err == nil {
 			err = checkAnswer(payload, f.api)
@@ -270,8 +267,6 @@ func median(v []float64) float64 {
 	s := slices.Sorted(slices.Values(v))
 	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // parse reads a figure the regular expressions matched as a number.
 func parse(s string) float64 {

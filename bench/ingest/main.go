@@ -1,19 +1,13 @@
-// Command ingest measures a load through the ingest's code path
-// (ingest.LoadFS: csvload, then dynamo.Store.PutQuarter) into a fresh
-// DynamoDB table: load time, peak memory and the write units DynamoDB
-// reports, priced at the on-demand list price, in total and per quarter.
+// Command ingest measures a load of generated files through the ingest's
+// code path (ingest.LoadFS: csvload, then dynamo.Store.PutQuarter) into a
+// table on dynalite: load time, peak memory and the write units DynamoDB
+// reports, priced at the on-demand list price, per quarter and in total;
+// with -reload, also a reload keeping that share of the campaigns.
 //
 //	go run ./bench/ingest                                   # 1,000 campaigns in each quarter
 //	go run ./bench/ingest -campaigns 1000000 -quarters 1 -reload 0.5
 //
-// It writes the assignment's twelve files to a temporary folder: each of
-// the first -quarters quarters has -campaigns campaigns (the rest are
-// empty); every campaign has ten banners with -rows impressions each,
-// three clicked banners (-rows clicks each, none for every third campaign)
-// and -rows conversions. With -reload it loads a second dataset keeping
-// that share of the campaigns, changed, to time a reload that deletes the
-// rest. The table is on dynalite, started from node_modules: run it inside
-// the module.
+// Run it inside the module (it finds dynalite in node_modules).
 package main
 
 import (

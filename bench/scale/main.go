@@ -4,9 +4,8 @@
 // over one table on dynalite, under Poisson arrivals for Zipf-distributed
 // campaigns across a quarter boundary, once without pre-warm and once with.
 //
-//	go run ./bench/scale -model                     # the model's table
-//	go run ./bench/scale                            # 4 instances, 1,000 campaigns, 1,000 req/s
-//	go run ./bench/scale -campaigns 10000 -rate 3000 -prewarm 1000
+//	go run ./bench/scale -model  # the model's table
+//	go run ./bench/scale         # 4 instances, 1,000 campaigns, 1,000 req/s
 //
 // Run it inside the module (it finds dynalite in node_modules).
 package main
