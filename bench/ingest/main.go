@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *reload > 0 {
 		keeps = append(keeps, *reload)
 	}
-	fmt.Fprintf(stdout, "%d campaigns in each of %d quarters, rows %d\n\n", *campaigns, *quarters, *rows)
+	fmt.Fprintf(stdout, "%d campaigns a quarter in quarters 1 to %d, rows %d\n\n", *campaigns, *quarters, *rows)
 	fmt.Fprintln(stdout, "| run | quarter | rows (CSV) | generated | load time | peak RSS | put | deleted | pages | batches | retries | throttled | write units | on-demand cost |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for round, keep := range keeps {
@@ -96,8 +96,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if round > 0 {
 			name = "reload"
 		}
-		for _, q := range sum.Quarters[:*quarters] {
-			writeRow(stdout, name, strconv.Itoa(int(q.Quarter)), "", "", "", "", q)
+		if *quarters > 1 {
+			for _, q := range sum.Quarters[:*quarters] {
+				writeRow(stdout, name, strconv.Itoa(int(q.Quarter)), "", "", "", "", q)
+			}
 		}
 		writeRow(stdout, name, "all",
 			fmt.Sprintf("%d (%.1f MB)", sum.Report.Accepted()+sum.Report.Rejected(), float64(size)/1e6),

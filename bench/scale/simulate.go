@@ -39,9 +39,9 @@ const binWidth = 100 * time.Millisecond
 // scaleConfig is one simulation run: Instances API instances, each with
 // its own cache of TTL, serve Rate requests per second (Poisson) for
 // campaigns 1 to Campaigns, campaign k asked with probability ∝ k^−Zipf,
-// for Duration. The quarter boundary comes
-// Before after the start (at least Duration: none); pre-warm reads the top
-// Prewarm keys (0: off) Lead before it. Warmup is left out of the figures.
+// for Duration. The quarter boundary comes Before after the start (at
+// least Duration: none); pre-warm reads the top Prewarm keys (0: off) Lead
+// before it. Warmup is left out of the figures.
 type scaleConfig struct {
 	Instances, Campaigns, Prewarm       int
 	Zipf, Rate                          float64
