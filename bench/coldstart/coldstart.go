@@ -1,13 +1,11 @@
 // Command coldstart measures the API function's cold start against the
 // floor, the smallest aws-lambda-go function (bench/coldstart/floor): it
-// builds both as the deploy does (stripped, for the host), and the floor
-// twice more with the SDKs the API links (floor+xray, floor+sdks), puts the
-// sample data in a dynalite table, starts each function under the Lambda
-// Runtime Interface Emulator -n times, alternating, and prints medians of
-// INIT, first answer, warm invoke (for the API a cache hit) and bootstrap
-// size, each with its ratio to the floor's in the same run.
+// builds both as the deploy does (stripped, for the host), puts the sample
+// data in a dynalite table, starts each function under the Lambda Runtime
+// Interface Emulator -n times, alternating, and prints medians of INIT,
+// first answer, warm invoke (for the API a cache hit) and bootstrap size,
+// each with its ratio to the floor's in the same run.
 //
-//	go run ./bench/coldstart            # 7 cold starts each, 30 warm invokes after each
 //	go run ./bench/coldstart -n 9 -warm 50
 //
 // Run it inside the module (it builds ./functions/api and finds dynalite
@@ -43,53 +41,31 @@ import (
 )
 
 func main() {
-	var cfg coldConfig
-	flag.IntVar(&cfg.Rounds, "n", 7, "cold starts per function, alternating (at least 7: the figures are medians)")
-	flag.IntVar(&cfg.Warm, "warm", 30, "warm invokes after each cold start")
-	flag.StringVar(&cfg.Event, "event", "functions/api/testdata/get-banners.json", "the function URL event every invoke sends, relative to the module root")
+	rounds := flag.Int("n", 7, "cold starts per function, alternating (at least 7: the figures are medians)")
+	warm := flag.Int("warm", 30, "warm invokes after each cold start")
 	flag.Parse()
-	if flag.NArg() > 0 || cfg.Rounds < 7 || cfg.Warm < 1 {
+	if flag.NArg() > 0 || *rounds < 7 || *warm < 1 {
 		fmt.Fprintln(os.Stderr, "coldstart: -n must be at least 7, -warm at least 1, and no arguments")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, *rounds, *warm, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
 
-// coldConfig is what a run measures.
-type coldConfig struct {
-	// Rounds is the number of cold starts per function, alternating.
-	Rounds int
-	// Warm is the number of warm invokes after each cold one.
-	Warm int
-	// Event is the function URL event every invoke sends.
-	Event string
-}
-
-// function is one bootstrap a run measures.
+// function is one bootstrap a run measures, and what its runs measured
+// (in ms, one value per cold start).
 type function struct {
 	name string
 	pkg  string
-	tags []string
-	env  func(table string) []string
-	// check says whether an answer is right.
-	check func(events.LambdaFunctionURLResponse) error
+	api  bool // the API: reads the table, and its answers are checked in full
 
-	path string
-	size int64
-}
-
-// coldRun is one cold start and the warm invokes after it.
-type coldRun struct {
-	init        float64 // INIT REPORT, ms
-	firstAnswer float64 // client side, invoke sent to answer read, ms
-	firstInvoke float64 // INVOKE RTDONE of the first invoke, ms
-	wiring      float64 // the API's init_duration_ms (0 for the floors), ms
-	warm        []float64
+	path                      string
+	size                      int64
+	init, first, warm, wiring []float64
 }
 
 var (
@@ -99,20 +75,16 @@ var (
 	wiring = regexp.MustCompile(`"msg":"cold start","init_duration_ms":([0-9.]+)`)
 )
 
-// run builds the API function, the floor function, the floor with the
-// X-Ray SDK linked in and the floor with both the X-Ray SDK and the
-// DynamoDB client linked in (floor+sdks), as the deploy builds them
-// (stripped, for the host), puts the sample data in a dynalite table, then
-// starts each under the Runtime Interface Emulator cfg.Rounds times,
-// alternating, and prints a table of medians: binary size, INIT duration,
-// first answer and warm invoke duration, each also as a ratio to the
-// floor's.
-func run(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer) error {
+// run builds the functions, puts the sample data in a dynalite table,
+// starts each function rounds times, alternating, with warm invokes after
+// each cold start, and prints the table of medians. Every invoke sends the
+// API's GET /api/campaigns/10/banners event.
+func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error {
 	root, err := testkit.ModuleRoot()
 	if err != nil {
 		return err
 	}
-	event, err := os.ReadFile(filepath.Join(root, cfg.Event))
+	event, err := os.ReadFile(filepath.Join(root, "functions/api/testdata/get-banners.json"))
 	if err != nil {
 		return err
 	}
@@ -131,24 +103,19 @@ func run(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer) error {
 	if _, err := ingest.LoadFS(ctx, store, sample.FS(), slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
-	env := func(string) []string { return nil }
-	lambdaEnv := func(table string) []string {
-		return []string{
-			"TABLE_NAME=" + table, "AWS_ENDPOINT_URL_DYNAMODB=" + url,
-			// The SDK's credentials from the environment, as Lambda gives
-			// them; they sign requests to dynalite.
-			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=test",
-		}
+	apiEnv := []string{
+		"TABLE_NAME=" + table, "AWS_ENDPOINT_URL_DYNAMODB=" + url,
+		// The SDK's credentials from the environment, as Lambda gives
+		// them; they sign requests to dynalite.
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=test",
 	}
 	fns := []*function{
-		{name: "floor", pkg: "./bench/coldstart/floor", env: env, check: wantStatus(200)},
-		{name: "floor+xray", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk"}, env: env, check: wantStatus(200)},
-		{name: "floor+sdks", pkg: "./bench/coldstart/floor", tags: []string{"xraysdk", "dynamodbsdk"}, env: env, check: wantStatus(200)},
-		{name: "api", pkg: "./functions/api", check: wantBanners, env: lambdaEnv},
+		{name: "floor", pkg: "./bench/coldstart/floor"},
+		{name: "api", pkg: "./functions/api", api: true},
 	}
 	for _, f := range fns {
 		f.path = filepath.Join(dir, f.name, "bootstrap")
-		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), lambdatest.Release(), lambdatest.Tags(f.tags...)); err != nil {
+		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), lambdatest.Release()); err != nil {
 			return err
 		}
 		st, err := os.Stat(f.path)
@@ -158,182 +125,151 @@ func run(ctx context.Context, cfg coldConfig, stdout, stderr io.Writer) error {
 		f.size = st.Size()
 	}
 
-	runs := make(map[string][]coldRun)
-	for round := range cfg.Rounds {
+	for round := range rounds {
 		for j := range fns {
 			f := fns[(j+round)%len(fns)]
-			r, err := coldStart(ctx, f, append(lambdaBase(), f.env(table)...), event, cfg.Warm)
-			if err != nil {
+			env := lambdaEnv
+			if f.api {
+				env = slices.Concat(lambdaEnv, apiEnv)
+			}
+			if err := coldStart(ctx, f, env, event, warm); err != nil {
 				return fmt.Errorf("%s, round %d: %w", f.name, round+1, err)
 			}
-			runs[f.name] = append(runs[f.name], r)
-			fmt.Fprintf(stderr, "coldstart: round %d %-10s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
-				round+1, f.name, r.init, r.wiring, r.firstAnswer, medianOf(r.warm))
+			fmt.Fprintf(stderr, "coldstart: round %d %-5s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
+				round+1, f.name, f.init[round], f.wiring[round], f.first[round], f.warm[round])
 		}
 	}
-	printColdTable(stdout, cfg, fns, runs)
+	printTable(stdout, rounds, warm, fns)
 	return nil
 }
 
-// lambdaBase is the environment Lambda gives every function (provided.al2023,
+// lambdaEnv is the environment Lambda gives every function (provided.al2023,
 // 256 MB), except for X-Ray's daemon address, which is a loopback port
 // here where no daemon listens (the emulator sends no trace header, so
 // nothing is sent). Nothing comes from this process's environment.
-func lambdaBase() []string {
-	return []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
-		"AWS_REGION=" + localdb.Region, "AWS_DEFAULT_REGION=" + localdb.Region,
-		"AWS_LAMBDA_FUNCTION_NAME=coldstart", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_LOG_FORMAT=Text", "_HANDLER=bootstrap",
-		"AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
-	}
+var lambdaEnv = []string{
+	"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
+	"AWS_REGION=" + localdb.Region, "AWS_DEFAULT_REGION=" + localdb.Region,
+	"AWS_LAMBDA_FUNCTION_NAME=coldstart", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+	"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_LOG_FORMAT=Text", "_HANDLER=bootstrap",
+	"AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
 }
 
-// coldStart runs f under a fresh emulator: one cold invoke, then warm ones.
-func coldStart(ctx context.Context, f *function, env []string, event []byte, warm int) (coldRun, error) {
+// coldStart runs f under a fresh emulator, one cold invoke and then warm
+// ones, checks every answer and appends the round's figures to f.
+func coldStart(ctx context.Context, f *function, env []string, event []byte, warm int) error {
 	fn, err := lambdatest.RunEnv(f.path, env)
 	if err != nil {
-		return coldRun{}, err
+		return err
 	}
 	defer fn.Stop()
-	var r coldRun
+	var first float64
 	for i := range warm + 1 {
 		start := time.Now()
 		payload, err := fn.Invoke(ctx, event)
-		took := time.Since(start)
-		if err != nil {
-			return r, err
-		}
-		var resp events.LambdaFunctionURLResponse
-		if err := json.Unmarshal(payload, &resp); err != nil {
-			return r, fmt.Errorf("invoke %d: %w: %s", i, err, payload)
-		}
-		if err := f.check(resp); err != nil {
-			return r, fmt.Errorf("invoke %d: %w: %s", i, err, payload)
-		}
 		if i == 0 {
-			r.firstAnswer = ms(took)
+			first = float64(time.Since(start).Microseconds()) / 1000
+		}
+		if err == nil {
+			err = checkAnswer(payload, f.api)
+		}
+		if err != nil {
+			return fmt.Errorf("invoke %d: %w: %s", i, err, payload)
 		}
 	}
 	// The emulator may log an invoke's RTDONE just after it answers it:
 	// wait (a bounded while) for the last one.
 	var logs string
 	var done [][]string
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		logs = fn.Logs()
-		if done = invokeDone.FindAllStringSubmatch(logs, -1); len(done) >= warm+1 || time.Now().After(deadline) {
-			break
-		}
+	for deadline := time.Now().Add(5 * time.Second); len(done) < warm+1 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
+		logs = fn.Logs()
+		done = invokeDone.FindAllStringSubmatch(logs, -1)
 	}
 	if len(done) != warm+1 {
-		return r, fmt.Errorf("%d INVOKE RTDONE lines for %d invokes:\n%s", len(done), warm+1, logs)
+		return fmt.Errorf("%d INVOKE RTDONE lines for %d invokes:\n%s", len(done), warm+1, logs)
 	}
 	m := initReport.FindStringSubmatch(logs)
 	if m == nil {
-		return r, fmt.Errorf("no INIT REPORT in the emulator's log:\n%s", logs)
+		return fmt.Errorf("no INIT REPORT in the emulator's log:\n%s", logs)
 	}
-	r.init, _ = strconv.ParseFloat(m[1], 64)
+	f.init = append(f.init, parse(m[1]))
+	f.first = append(f.first, first)
+	wired := 0.0 // the floors log no cold start line
 	if m := wiring.FindStringSubmatch(logs); m != nil {
-		r.wiring, _ = strconv.ParseFloat(m[1], 64)
+		wired = parse(m[1])
 	}
-	for i, d := range done {
-		v, _ := strconv.ParseFloat(d[1], 64)
-		if i == 0 {
-			r.firstInvoke = v
-		} else {
-			r.warm = append(r.warm, v)
-		}
+	f.wiring = append(f.wiring, wired)
+	var warms []float64
+	for _, d := range done[1:] {
+		warms = append(warms, parse(d[1]))
 	}
-	return r, nil
+	f.warm = append(f.warm, median(warms))
+	return nil
 }
 
-func wantStatus(code int) func(events.LambdaFunctionURLResponse) error {
-	return func(resp events.LambdaFunctionURLResponse) error {
-		if resp.StatusCode != code {
-			return fmt.Errorf("status %d, want %d", resp.StatusCode, code)
-		}
-		return nil
-	}
-}
-
-// wantBanners checks the API's answer: 200 with campaign 10's banners and
-// the cookie naming the first.
-func wantBanners(resp events.LambdaFunctionURLResponse) error {
-	if err := wantStatus(200)(resp); err != nil {
+// checkAnswer checks an answer: 200, and for the API campaign 10's
+// banners with the cookie naming the first.
+func checkAnswer(payload []byte, api bool) error {
+	var resp events.LambdaFunctionURLResponse
+	if err := json.Unmarshal(payload, &resp); err != nil {
 		return err
 	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d, want 200", resp.StatusCode)
+	}
+	if !api {
+		return nil
+	}
 	var a struct {
-		CampaignID *int64 `json:"campaign_id"`
+		CampaignID int64 `json:"campaign_id"`
 		Banners    []struct {
-			ID *int64 `json:"id"`
+			ID int64 `json:"id"`
 		} `json:"banners"`
 	}
 	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
 		return err
 	}
-	if a.CampaignID == nil || *a.CampaignID != 10 || len(a.Banners) == 0 || a.Banners[0].ID == nil {
+	if a.CampaignID != 10 || len(a.Banners) == 0 {
 		return errors.New("not campaign 10's banners")
 	}
-	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], httpapi.CookieName+"="+strconv.FormatInt(*a.Banners[0].ID, 10)+";") {
+	if len(resp.Cookies) != 1 || !strings.HasPrefix(resp.Cookies[0], httpapi.CookieName+"="+strconv.FormatInt(a.Banners[0].ID, 10)+";") {
 		return fmt.Errorf("cookie %q does not name the first banner", resp.Cookies)
 	}
 	return nil
 }
 
-func printColdTable(w io.Writer, cfg coldConfig, fns []*function, runs map[string][]coldRun) {
-	pick := func(name string, f func(coldRun) float64) []float64 {
-		var out []float64
-		for _, r := range runs[name] {
-			out = append(out, f(r))
-		}
-		return out
-	}
-	floor := fns[0].name
-	floorInit := medianOf(pick(floor, func(r coldRun) float64 { return r.init }))
-	floorFirst := medianOf(pick(floor, func(r coldRun) float64 { return r.firstAnswer }))
-	floorWarm := medianOf(pick(floor, func(r coldRun) float64 { return medianOf(r.warm) }))
-	floorSize := float64(fns[0].size)
-	fmt.Fprintf(w, "\n%d alternating cold starts per function under the Runtime Interface Emulator, %d warm invokes after each; medians (min–max); ratios to %s in the same run\n\n", cfg.Rounds, cfg.Warm, floor)
-	fmt.Fprintf(w, "| function | binary | INIT | INIT / floor | first answer | first answer / floor | warm invoke | warm / floor |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
+// printTable prints the medians (min–max) of every function with their
+// ratios to the floor's, then what of the API's INIT is its own wiring.
+func printTable(w io.Writer, rounds, warm int, fns []*function) {
+	floor := fns[0]
+	fmt.Fprintf(w, "\n%d alternating cold starts per function under the Runtime Interface Emulator, %d warm invokes after each; medians (min–max); ratios to %s in the same run\n\n", rounds, warm, floor.name)
+	fmt.Fprintln(w, "| function | binary | INIT | INIT / floor | first answer | first answer / floor | warm invoke | warm / floor |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, f := range fns {
-		init := pick(f.name, func(r coldRun) float64 { return r.init })
-		first := pick(f.name, func(r coldRun) float64 { return r.firstAnswer })
-		warm := pick(f.name, func(r coldRun) float64 { return medianOf(r.warm) })
 		fmt.Fprintf(w, "| %s | %.1f MB (%.1f×) | %.2f ms (%.2f–%.2f) | **%.2f×** | %.2f ms (%.2f–%.2f) | %.2f× | %.3f ms | **%.2f×** |\n",
-			f.name, float64(f.size)/1e6, float64(f.size)/floorSize,
-			medianOf(init), slices.Min(init), slices.Max(init), medianOf(init)/floorInit,
-			medianOf(first), slices.Min(first), slices.Max(first), medianOf(first)/floorFirst,
-			medianOf(warm), medianOf(warm)/floorWarm)
+			f.name, float64(f.size)/1e6, float64(f.size)/float64(floor.size),
+			median(f.init), slices.Min(f.init), slices.Max(f.init), median(f.init)/median(floor.init),
+			median(f.first), slices.Min(f.first), slices.Max(f.first), median(f.first)/median(floor.first),
+			median(f.warm), median(f.warm)/median(floor.warm))
 	}
-	// Per round, the functions ran back to back: differences within a
-	// round are steadier than differences of medians on a busy machine.
-	diff := func(a, b string) float64 {
-		var d []float64
-		for i := range min(len(runs[a]), len(runs[b])) {
-			d = append(d, runs[a][i].init-runs[b][i].init)
-		}
-		return medianOf(d)
-	}
-	if _, ok := runs["floor+sdks"]; ok {
-		wired := medianOf(pick("api", func(r coldRun) float64 { return r.wiring }))
-		fmt.Fprintf(w, "\nINIT split (medians of the per-round differences): the SDKs' package initialisation (floor+sdks − floor) %.2f ms, of it the X-Ray SDK's (floor+xray − floor) %.2f ms; the API's own (api − floor+sdks) %.2f ms, of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
-			diff("floor+sdks", floor), diff("floor+xray", floor), diff("api", "floor+sdks"), wired)
-	}
+	api := fns[1]
+	fmt.Fprintf(w, "\nThe API's INIT over the floor's: %.2f ms (median), of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
+		median(api.init)-median(floor.init), median(api.wiring))
 	fmt.Fprintf(w, "\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
 }
 
-func medianOf(v []float64) float64 {
+// median returns the median of v (0 for none).
+func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	s := slices.Sorted(slices.Values(v))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// parse reads a figure the regular expressions matched as a number.
+func parse(s string) float64 {
+	v, _ := strconv.ParseFloat(s, 64)
+	return v
+}

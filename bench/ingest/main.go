@@ -1,144 +1,200 @@
-// Command ingest measures the ingest at scale: it generates -scale times
-// the real dataset with the sample generator (50 × scale campaigns), then
-// loads each quarter as the ingest Lambda does (csvload.Quarter streaming
-// the quarter's three files, then dynamo.Store.PutQuarter into a table on
-// dynalite), and prints one Markdown row per quarter: CSV size, rows,
-// campaigns, time to read and rank, peak heap, time to write, items.
+// Command ingest measures a load of generated files through the ingest's
+// code path (ingest.LoadFS: csvload, then dynamo.Store.PutQuarter) into a
+// table on dynalite: load time, peak memory and the write units DynamoDB
+// reports, priced at the on-demand list price, per quarter and in total;
+// with -reload, also a reload keeping that share of the campaigns.
 //
-//	go run ./bench/ingest -scale 10
+//	go run ./bench/ingest                                   # 1,000 campaigns in each quarter
+//	go run ./bench/ingest -campaigns 1000000 -quarters 1 -reload 0.5
 //
 // Run it inside the module (it finds dynalite in node_modules).
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
+	"strconv"
 	"syscall"
 	"time"
 
 	"banners/bench/internal/localdb"
-
 	"banners/internal/banner"
 	"banners/internal/csvload"
-	"banners/internal/sample"
+	"banners/internal/dynamo"
+	"banners/internal/ingest"
 )
 
+// pricePerMillionWrites is DynamoDB's on-demand list price for a million
+// write request units (us-east-1, standard table class).
+const pricePerMillionWrites = 0.625
+
 func main() {
-	scale := flag.Int("scale", 10, "generate this many times the real data (at least 1)")
-	flag.Parse()
-	if flag.NArg() > 0 || *scale < 1 {
-		fmt.Fprintln(os.Stderr, "ingest: -scale must be at least 1, and no arguments")
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *scale, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "ingest:", err)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "bench/ingest:", err)
 		os.Exit(1)
 	}
 }
 
-// heapSampler records the largest HeapInuse seen, sampling every 10 ms.
-type heapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	done sync.WaitGroup
-}
-
-func startHeapSampler() *heapSampler {
-	h := &heapSampler{stop: make(chan struct{})}
-	h.done.Go(func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > h.peak.Load() {
-				h.peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-t.C:
-			case <-h.stop:
-				return
-			}
-		}
-	})
-	return h
-}
-
-// Stop ends sampling and returns the peak in bytes.
-func (h *heapSampler) Stop() uint64 {
-	close(h.stop)
-	h.done.Wait()
-	return h.peak.Load()
-}
-
-// run generates scale × the real data (50 × scale campaigns) into a
-// temporary folder and loads each quarter into a table on dynalite,
-// writing one Markdown row per quarter.
-func run(ctx context.Context, scale int, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("bench/ingest", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	campaigns := fl.Int("campaigns", 1000, "campaigns in each quarter loaded")
+	quarters := fl.Int("quarters", 4, "quarters with campaigns, 1 to 4 (the others are loaded empty)")
+	rows := fl.Int("rows", 1, "rows per banner and kind: 1 gives 14 rows a campaign (10 impressions, 3 clicks, 1 conversion)")
+	reload := fl.Float64("reload", 0, "then reload with this share of the campaigns kept (0: no reload)")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 || *campaigns < 1 || *quarters < 1 || *quarters > int(banner.Quarters) || *rows < 1 || *reload < 0 || *reload > 1 {
+		return errors.New("want -campaigns ≥ 1, -quarters in [1, 4], -rows ≥ 1, -reload in [0, 1] and no arguments")
+	}
 	_, store, stopDB, err := localdb.Start(ctx, "banners")
 	if err != nil {
 		return err
 	}
 	defer stopDB()
-	dir, err := os.MkdirTemp("", "banners-ingest-scale-")
-	if err != nil {
-		return err
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	keeps := []float64{1}
+	if *reload > 0 {
+		keeps = append(keeps, *reload)
 	}
-	defer os.RemoveAll(dir)
-	t0 := time.Now()
-	shape := sample.Shape{Campaigns: sample.Campaigns * scale, Scale: scale}
-	if err := sample.WriteShape(dir, shape); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "generated %d× (%d campaigns) in %v\n", scale, shape.Campaigns, time.Since(t0).Round(time.Millisecond))
-	fmt.Fprintln(stdout, "| scale | quarter | CSV MB | rows | campaigns | read + rank | peak heap | PutQuarter (dynalite) | items | total |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|")
-	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
-		runtime.GC()
-		h := startHeapSampler()
-		start := time.Now()
-		l := csvload.NewQuarter(q)
-		var size int64
-		for _, k := range csvload.Kinds {
-			path := filepath.Join(dir, filepath.FromSlash(csvload.Path(k, q)))
-			f, err := os.Open(path)
-			if err != nil {
-				h.Stop()
-				return err
-			}
-			if fi, err := f.Stat(); err == nil {
-				size += fi.Size()
-			}
-			err = l.Read(k, path, f)
-			f.Close()
-			if err != nil {
-				h.Stop()
-				return err
-			}
-		}
-		campaigns := l.Campaigns()
-		read := time.Since(start)
-		peak := h.Stop()
-		wstart := time.Now()
-		st, err := store.PutQuarter(ctx, q, campaigns)
+	fmt.Fprintf(stdout, "%d campaigns a quarter in quarters 1 to %d, rows %d\n\n", *campaigns, *quarters, *rows)
+	fmt.Fprintln(stdout, "| run | quarter | rows (CSV) | generated | load time | peak RSS | put | deleted | pages | batches | retries | throttled | write units | on-demand cost |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for round, keep := range keeps {
+		dir, err := os.MkdirTemp("", "bench-ingest-")
 		if err != nil {
 			return err
 		}
-		write := time.Since(wstart)
-		fmt.Fprintf(stdout, "| %d× | %d | %.1f | %d | %d | %v | %.0f MiB | %v | %d | %v |\n",
-			scale, q, float64(size)/1e6, l.Report.Accepted()+l.Report.Rejected(), len(campaigns),
-			read.Round(time.Millisecond), float64(peak)/(1<<20), write.Round(time.Millisecond), st.Put,
-			(read + write).Round(time.Millisecond))
+		defer os.RemoveAll(dir)
+		start := time.Now()
+		size, err := generate(dir, *quarters, *campaigns, *rows, keep, round)
+		if err != nil {
+			return err
+		}
+		gen := time.Since(start)
+		sum, err := ingest.LoadFS(ctx, store, os.DirFS(dir), log)
+		if err != nil {
+			return err
+		}
+		name := "load"
+		if round > 0 {
+			name = "reload"
+		}
+		if *quarters > 1 {
+			for _, q := range sum.Quarters[:*quarters] {
+				writeRow(stdout, name, strconv.Itoa(int(q.Quarter)), "", "", "", "", q)
+			}
+		}
+		writeRow(stdout, name, "all",
+			fmt.Sprintf("%d (%.1f MB)", sum.Report.Accepted()+sum.Report.Rejected(), float64(size)/1e6),
+			gen.Round(time.Millisecond).String(), sum.Elapsed.Round(time.Millisecond).String(),
+			fmt.Sprintf("%d MB", peakRSS()>>20), sum.Total)
 	}
 	return nil
+}
+
+// writeRow prints one Markdown row of writes; the load-wide columns are
+// empty in a quarter's row.
+func writeRow(w io.Writer, run, quarter, rows, gen, took, rss string, t dynamo.WriteStats) {
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %d | %s | %.0f | $%.4f |\n",
+		run, quarter, rows, gen, took, rss, t.Put, t.Deleted, t.Pages, t.Batches, t.Retries,
+		t.Throttled.Round(time.Millisecond), t.WriteUnits, t.WriteUnits*pricePerMillionWrites/1e6)
+}
+
+// generate writes the assignment's twelve files to dir: quarters 1 to
+// quarters with campaigns campaigns each (of which the first share keep,
+// changed when round is not 0), the others empty. It returns the bytes
+// written.
+func generate(dir string, quarters, campaigns, rows int, keep float64, round int) (int64, error) {
+	var total int64
+	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
+		n := 0
+		if int(q) <= quarters {
+			n = int(float64(campaigns) * keep)
+		}
+		for _, k := range csvload.Kinds {
+			size, err := writeFile(filepath.Join(dir, csvload.Path(k, q)), k, n, rows, round)
+			if err != nil {
+				return 0, err
+			}
+			total += size
+		}
+	}
+	return total, nil
+}
+
+// headers are the files' header lines.
+var headers = map[csvload.Kind]string{
+	csvload.Impressions: "banner_id,campaign_id\n",
+	csvload.Clicks:      "click_id,banner_id,campaign_id\n",
+	csvload.Conversions: "conversion_id,click_id,revenue\n",
+}
+
+// writeFile writes one file of kind k for campaigns 1 to n. The IDs of
+// clicks and conversions are those of the same campaign and banner in
+// every kind; round shifts which banners convert, so a reload changes
+// every campaign it keeps.
+func writeFile(name string, k csvload.Kind, n, rows, round int) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return 0, err
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString(headers[k]) //nolint:errcheck // Flush reports the first error
+	for c := int64(1); c <= int64(n); c++ {
+		for b := int64(1); b <= 10; b++ {
+			for r := range int64(rows) {
+				click := (c*10+b)*int64(rows) + r // unique per campaign, banner and row
+				switch {
+				case k == csvload.Impressions:
+					fmt.Fprintf(w, "%d,%d\n", b, c)
+				case c%3 == 0 || b > 3:
+					// no clicks: a campaign served from Fill, or a banner not clicked
+				case k == csvload.Clicks:
+					fmt.Fprintf(w, "%d,%d,%d\n", click, b, c)
+				case b == 1+(c+int64(round))%3:
+					// conversions: revenue in cents, written as a decimal
+					fmt.Fprintf(w, "%d,%d,1.%d\n", click, click, 10+r%90)
+				}
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), f.Close()
+}
+
+// peakRSS returns the process's peak resident set size in bytes, what
+// Lambda reports as Max Memory Used.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss << 10 // kilobytes on Linux
 }

@@ -4,9 +4,8 @@
 // over one table on dynalite, under Poisson arrivals for Zipf-distributed
 // campaigns across a quarter boundary, once without pre-warm and once with.
 //
-//	go run ./bench/scale -model                     # the model's table
-//	go run ./bench/scale                            # 4 instances, 1,000 campaigns, 1,000 req/s
-//	go run ./bench/scale -campaigns 10000 -rate 3000 -prewarm 1000
+//	go run ./bench/scale -model  # the model's table
+//	go run ./bench/scale         # 4 instances, 1,000 campaigns, 1,000 req/s
 //
 // Run it inside the module (it finds dynalite in node_modules).
 package main
@@ -54,7 +53,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&c.Prewarm, "prewarm", 200, "pre-warm's top K per instance for the second run (0: one run, without)")
 	fl.DurationVar(&c.Lead, "lead", 5*time.Second, "pre-warm's lead before the boundary")
 	fl.DurationVar(&c.Warmup, "warmup", 2*time.Second, "left out of the hit ratio and latencies")
-	fl.IntVar(&c.Workers, "workers", 64, "requests in flight at most")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -62,11 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
 	if *model {
-		writeModelTable(stdout, modelTable([]int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf), c.Zipf)
+		writeModelTable(stdout, []int{1_000, 100_000, 1_000_000}, []float64{5000.0 / 60, 10_000, 100_000}, c.Zipf)
 		return nil
 	}
-	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Workers < 1 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
-		return errors.New("-instances, -campaigns, -rate, -duration and -workers must be positive, -prewarm, -lead and -warmup not negative")
+	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
+		return errors.New("-instances, -campaigns, -rate, and -duration must be positive, -prewarm, -lead and -warmup not negative")
 	}
 	_, store, stop, err := localdb.Start(ctx, "banners")
 	if err != nil {
@@ -84,8 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "generated and loaded %d campaigns in %v: %d items\n", c.Campaigns, time.Since(t0).Round(time.Millisecond), sum.Total.Put)
 	fmt.Fprint(stdout, scaleHeader)
-	runs := []scaleConfig{c}
-	runs[0].Prewarm = 0
+	without := c
+	without.Prewarm = 0
+	runs := []scaleConfig{without}
 	if c.Prewarm > 0 {
 		runs = append(runs, c)
 	}
@@ -98,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if rc.Prewarm > 0 {
 			name = "pre-warm"
 		}
-		writeScaleRow(stdout, name, res)
+		writeScaleRow(stdout, name, rc, res)
 	}
 	return nil
 }

@@ -1,5 +1,9 @@
 package main
 
+// The analytic model: Poisson arrivals at rate R over C campaigns with
+// Zipf(s) popularity, spread evenly over the instances that R keeps busy,
+// each instance with its own cache.
+
 import (
 	"fmt"
 	"io"
@@ -7,11 +11,6 @@ import (
 	"time"
 )
 
-// The analytic model: Poisson arrivals at rate R over C
-// campaigns with Zipf(s) popularity, spread evenly over the instances that
-// R keeps busy, each instance with its own cache.
-
-// The model's parameters.
 const (
 	// modelServiceTime is how long an invocation holds an instance.
 	modelServiceTime = 2 * time.Millisecond
@@ -19,6 +18,10 @@ const (
 	modelHeadroom = 1.5
 	// modelQuarter is how long the current quarter's keys stay hot.
 	modelQuarter = 15 * time.Minute
+	// entryBytes is the live heap one cached real-shaped read model takes,
+	// ristretto's bookkeeping included, as internal/cache
+	// TestMemoryPerEntry measured it.
+	entryBytes = 555
 )
 
 // modelInstances returns the instances that rate (requests per second)
@@ -45,10 +48,9 @@ func zipfWeights(n int, s float64) []float64 {
 // the steady state, λT/(1+λT) per key and instance (a miss starts a fresh
 // period of T; every request within it hits), weighted by popularity.
 func modelTTL(w []float64, rate float64, instances int, ttl time.Duration) float64 {
-	T := ttl.Seconds()
 	h := 0.0
 	for _, p := range w {
-		lt := rate * p / float64(instances) * T
+		lt := rate * p / float64(instances) * ttl.Seconds()
 		h += p * lt / (1 + lt)
 	}
 	return h
@@ -76,91 +78,42 @@ func modelQuarterReset(w []float64, rate float64, instances int, ttl time.Durati
 	return h
 }
 
-// modelHerd returns the reads all instances send in the first second of a
-// quarter: each instance misses each key it is asked for in that second,
-// 1 − e^(−λ) per key.
-func modelHerd(w []float64, rate float64, instances int) float64 {
-	reads := 0.0
-	for _, p := range w {
-		reads += -math.Expm1(-rate * p / float64(instances))
-	}
-	return reads * float64(instances)
-}
-
-// modelDistinct returns the distinct keys one instance is asked for in a
-// quarter: 1 − e^(−λQ) per key.
-func modelDistinct(w []float64, rate float64, instances int) float64 {
+// modelKeys returns the distinct keys one instance is asked for within
+// window: 1 − e^(−λ·window) per key.
+func modelKeys(w []float64, rate float64, instances int, window time.Duration) float64 {
 	n := 0.0
 	for _, p := range w {
-		n += -math.Expm1(-rate * p / float64(instances) * modelQuarter.Seconds())
+		n += -math.Expm1(-rate * p / float64(instances) * window.Seconds())
 	}
 	return n
 }
 
-// entryBytes is the live heap one cached real-shaped read model takes,
-// ristretto's bookkeeping included, as internal/cache TestMemoryPerEntry
-// measured it.
-const entryBytes = 555
-
-// modelRow is one line of the scale table.
-type modelRow struct {
-	Campaigns int
-	Rate      float64
-	Instances int
-	// HitTTL60 and HitTTL900 are the steady-state model at a clock
-	// TTL of 60 s and 900 s.
-	HitTTL60, HitTTL900 float64
-	// HitQuarter60 is a 60 s TTL with the quarter's cold start counted;
-	// HitGeneration is freshness by generation (one miss per key, instance
-	// and quarter).
-	HitQuarter60, HitGeneration float64
-	// GenPolls is the generation reads per million requests: two quarters
-	// per instance every 5 s.
-	GenPolls float64
-	// Herd is the reads in the first second of a quarter without
-	// pre-warm, and Steady the reads per second over the quarter (by
-	// generation).
-	Herd, Steady float64
-	// Distinct is the keys one instance holds per quarter; CacheMiB the
-	// heap of two quarters of them (the previous quarter's entries live
-	// until their TTL) at entryBytes each.
-	Distinct, CacheMiB float64
-}
-
-// modelTable computes the rows for every campaign count and rate.
-func modelTable(campaigns []int, rates []float64, s float64) []modelRow {
-	var rows []modelRow
-	for _, c := range campaigns {
-		w := zipfWeights(c, s)
-		for _, r := range rates {
-			n := modelInstances(r)
-			row := modelRow{Campaigns: c, Rate: r, Instances: n,
-				HitTTL60:      modelTTL(w, r, n, time.Minute),
-				HitTTL900:     modelTTL(w, r, n, 15*time.Minute),
-				HitQuarter60:  modelQuarterReset(w, r, n, time.Minute),
-				HitGeneration: modelQuarterReset(w, r, n, modelQuarter),
-				GenPolls:      float64(n) * 2 / 5 / r * 1e6,
-				Herd:          modelHerd(w, r, n),
-			}
-			row.Steady = (1 - row.HitGeneration) * r
-			row.Distinct = modelDistinct(w, r, n)
-			row.CacheMiB = 2 * row.Distinct * entryBytes / (1 << 20)
-			rows = append(rows, row)
-		}
-	}
-	return rows
-}
-
-// writeModelTable prints rows as a Markdown table.
-func writeModelTable(w io.Writer, rows []modelRow, s float64) {
+// writeModelTable prints the model as a Markdown table, one row for every
+// campaign count and rate.
+func writeModelTable(w io.Writer, campaigns []int, rates []float64, s float64) {
 	fmt.Fprintf(w, "Model (Zipf s=%g; instances = rate × 2 ms × 1.5; reads per million requests = (1 − hit) × 10⁶)\n\n", s)
 	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s, steady | reads/M | TTL 900 s, steady | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M (+ generation polls/M) | reads in the boundary's first second, no pre-warm | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s (+%s) | %s | %s | %s | %.0f MiB |\n",
-			count(float64(r.Campaigns)), count(r.Rate), r.Instances, r.HitTTL60, count((1-r.HitTTL60)*1e6), r.HitTTL900,
-			r.HitQuarter60, r.HitGeneration, count((1-r.HitGeneration)*1e6), count(r.GenPolls), count(r.Herd), count(r.Steady),
-			count(r.Distinct), r.CacheMiB)
+	for _, c := range campaigns {
+		wt := zipfWeights(c, s)
+		for _, r := range rates {
+			n := modelInstances(r)
+			hit60 := modelTTL(wt, r, n, time.Minute)
+			hitGen := modelQuarterReset(wt, r, n, modelQuarter)
+			// Generation polls: two quarters per instance every 5 s.
+			polls := float64(n) * 2 / 5 / r * 1e6
+			// The first second of a quarter: every instance misses each
+			// key it is asked for.
+			herd := modelKeys(wt, r, n, time.Second) * float64(n)
+			keys := modelKeys(wt, r, n, modelQuarter)
+			// Two quarters of entries: the previous quarter's live until
+			// their TTL.
+			cacheMiB := 2 * keys * entryBytes / (1 << 20)
+			fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s (+%s) | %s | %s | %s | %.0f MiB |\n",
+				count(float64(c)), count(r), n, hit60, count((1-hit60)*1e6), modelTTL(wt, r, n, 15*time.Minute),
+				modelQuarterReset(wt, r, n, time.Minute), hitGen, count((1-hitGen)*1e6), count(polls),
+				count(herd), count((1-hitGen)*r), count(keys), cacheMiB)
+		}
 	}
 }
 

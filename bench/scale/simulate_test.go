@@ -33,7 +33,7 @@ func TestSimulation(t *testing.T) {
 	campaigns, _, err := csvload.LoadFS(fsys, nil)
 	require.NoError(t, err)
 	st := generated{memory.New(campaigns)}
-	base := scaleConfig{Instances: 2, Campaigns: 1000, Zipf: 1, Rate: 300, Workers: 32}
+	base := scaleConfig{Instances: 2, Campaigns: 1000, Zipf: 1, Rate: 300}
 
 	synctest.Test(t, func(t *testing.T) {
 		steady := base
