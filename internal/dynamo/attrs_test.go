@@ -135,13 +135,13 @@ func TestAttributes(t *testing.T) {
 			require.Equal(t, tt.ids, back)
 		})
 	}
-	g := generation{PK: GenerationPK, SK: "Q#2", Gen: "sha256-ab/run-cd"}
-	want, err := attributevalue.MarshalMap(avGeneration(g))
+	gen := "sha256-ab/run-cd"
+	want, err := attributevalue.MarshalMap(avGeneration{PK: GenerationPK, SK: "Q#2", Gen: gen})
 	require.NoError(t, err)
-	require.Equal(t, want, g.attributes())
+	require.Equal(t, want, encodeGeneration(2, gen))
 	got, err := decodeGeneration(want)
 	require.NoError(t, err)
-	require.Equal(t, g, got)
+	require.Equal(t, gen, got)
 }
 
 func TestDecodeRejectsWrongAttributes(t *testing.T) {

@@ -75,12 +75,14 @@ func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
 // quarterSK returns the sort key of a quarter: "Q#<q>".
 func quarterSK(q banner.Quarter) string { return "Q#" + strconv.Itoa(int(q)) }
 
+// itemKey returns the primary key (pk, sk).
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{PartitionKey: str(pk), SortKey: str(sk)}
+}
+
 // keyOf returns the primary key of k's item.
 func keyOf(k banner.Key) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: campaignPK(k.CampaignID)},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(k.Quarter)},
-	}
+	return itemKey(campaignPK(k.CampaignID), quarterSK(k.Quarter))
 }
 
 // Campaign returns the read model for k with one eventually consistent

@@ -382,18 +382,12 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 }
 
 func manifestKey(q banner.Quarter) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: manifestPK},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q)},
-	}
+	return itemKey(manifestPK, quarterSK(q))
 }
 
 // pageKey returns the key of page n of the set digest of quarter q.
 func pageKey(q banner.Quarter, digest string, n int) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: pagePK + strconv.Itoa(n)},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q) + "#" + digest},
-	}
+	return itemKey(pagePK+strconv.Itoa(n), quarterSK(q)+"#"+digest)
 }
 
 // readPages returns the sorted union of the campaign IDs the pages of sets
