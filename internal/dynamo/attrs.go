@@ -75,11 +75,9 @@ func decodeCampaign(k banner.Key, av map[string]types.AttributeValue) (*banner.C
 	return c, nil
 }
 
-// attributes returns m as a DynamoDB item.
-func (m *manifest) attributes() map[string]types.AttributeValue {
-	av := make(map[string]types.AttributeValue, 6)
-	av[PartitionKey] = str(m.PK)
-	av[SortKey] = str(m.SK)
+// attributes returns m as quarter q's manifest item.
+func (m *manifest) attributes(q banner.Quarter) map[string]types.AttributeValue {
+	av := manifestKey(q)
 	if len(m.Sets) > 0 {
 		l := make([]types.AttributeValue, len(m.Sets))
 		for i, ps := range m.Sets {
@@ -100,8 +98,6 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 func decodeManifest(av map[string]types.AttributeValue) (manifest, error) {
 	d := decoder{av: av}
 	m := manifest{
-		PK:     d.str(PartitionKey),
-		SK:     d.str(SortKey),
 		Gen:    d.str(attrManifestGen),
 		Done:   d.bool(attrDone),
 		Lease:  d.int(attrLease),

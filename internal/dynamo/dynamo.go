@@ -106,6 +106,20 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	return c, nil
 }
 
+// getConsistent reads the item at key with a strongly consistent GetItem;
+// it is nil when there is none.
+func (s *Store) getConsistent(ctx context.Context, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key,
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
 // CreateTable creates the table on demand (pay per request) with the
 // String keys pk and sk, and waits up to two minutes until it is active. A
 // table that already exists is not an error.

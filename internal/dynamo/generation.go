@@ -27,18 +27,14 @@ func generationKey(q banner.Quarter) map[string]types.AttributeValue {
 // so a cache can keep q's entries until it does. It is one strongly
 // consistent GetItem of a ~50-byte item (1 RCU).
 func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            generationKey(q),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getConsistent(ctx, generationKey(q))
 	if err != nil {
 		return "", fmt.Errorf("get generation of quarter %d: %w", q, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return "", nil
 	}
-	gen, err := decodeGeneration(out.Item)
+	gen, err := decodeGeneration(item)
 	if err != nil {
 		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
 	}

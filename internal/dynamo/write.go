@@ -118,8 +118,6 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 // attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
 // when 0), p (L of S, the page sets) and c (L of N, left out when empty).
 type manifest struct {
-	PK string
-	SK string
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
 	// Gen is still what they read: an optimistic lock.
@@ -359,11 +357,7 @@ func randomHex() string {
 
 // manifest reads q's manifest with a strongly consistent GetItem.
 func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            manifestKey(q),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getConsistent(ctx, manifestKey(q))
 	var missing *types.ResourceNotFoundException
 	if errors.As(err, &missing) {
 		return manifest{}, false, fmt.Errorf("put quarter %d: table %s does not exist: %w", q, s.table, err)
@@ -371,10 +365,10 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 	if err != nil {
 		return manifest{}, false, fmt.Errorf("put quarter %d: get manifest: %w", q, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return manifest{}, false, nil
 	}
-	m, err := decodeManifest(out.Item)
+	m, err := decodeManifest(item)
 	if err != nil {
 		return manifest{}, false, fmt.Errorf("put quarter %d: decode manifest: %w", q, err)
 	}
@@ -397,18 +391,14 @@ func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet)
 	var ids []int64
 	for _, ps := range sets {
 		for n := range ps.Pages {
-			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-				TableName:      aws.String(s.table),
-				Key:            pageKey(q, ps.Digest, n),
-				ConsistentRead: aws.Bool(true),
-			})
+			item, err := s.getConsistent(ctx, pageKey(q, ps.Digest, n))
 			if err != nil {
 				return nil, fmt.Errorf("read manifest page %d of %s: %w", n, ps.Digest, err)
 			}
-			if out.Item == nil {
+			if item == nil {
 				continue
 			}
-			page, err := decodePage(out.Item)
+			page, err := decodePage(item)
 			if err != nil {
 				return nil, fmt.Errorf("decode manifest page %d of %s: %w", n, ps.Digest, err)
 			}
@@ -422,10 +412,9 @@ func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet)
 // putManifest writes m as q's manifest if the stored one still has Gen
 // prevGen (or, when !exists, if there is none).
 func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, prevGen string, exists bool) error {
-	m.PK, m.SK = manifestPK, quarterSK(q)
 	in := &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
-		Item:                m.attributes(),
+		Item:                m.attributes(q),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if exists {
