@@ -104,24 +104,19 @@ func decodeManifest(av map[string]types.AttributeValue) (manifest, error) {
 		Listed: d.ints(attrCampaigns),
 	}
 	for i, v := range d.list(attrSets) {
-		e, ok := v.(*types.AttributeValueMemberS)
-		digest, pages, found := strings.Cut(valueOf(e), "/")
+		var text string // "" unless v is a non-nil S
+		if e, ok := v.(*types.AttributeValueMemberS); ok && e != nil {
+			text = e.Value
+		}
+		digest, pages, found := strings.Cut(text, "/")
 		n, err := strconv.Atoi(pages)
-		if !ok || e == nil || !found || err != nil || n < 0 {
-			d.fail(attrSets, "element %d: want S \"<digest>/<pages>\", got %s %q", i, typeName(v), valueOf(e))
+		if !found || err != nil || n < 0 {
+			d.fail(attrSets, "element %d: want S \"<digest>/<pages>\", got %s %q", i, typeName(v), text)
 			break
 		}
 		m.Sets = append(m.Sets, pageSet{Digest: digest, Pages: n})
 	}
 	return m, d.err
-}
-
-// valueOf returns the string of e, "" for nil.
-func valueOf(e *types.AttributeValueMemberS) string {
-	if e == nil {
-		return ""
-	}
-	return e.Value
 }
 
 // encodePage returns page n of the set digest of quarter q, listing ids.

@@ -220,7 +220,9 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	}
 	ctx, cancel := context.WithDeadline(ctx, lease)
 	defer cancel()
-	run := "run-" + randomHex()
+	var token [8]byte
+	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails
+	run := "run-" + hex.EncodeToString(token[:])
 	pending := manifest{Gen: run, Lease: lease.UnixMilli(), Sets: old.Sets, Listed: old.Listed}
 	if !slices.Contains(pending.Sets, set) {
 		pending.Sets = append(slices.Clip(pending.Sets), set)
@@ -228,7 +230,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := s.newWriter(q, &st)
+	w := &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
@@ -347,12 +349,6 @@ func digest(sorted []*banner.Campaign) string {
 			c.Earners, c.Clicked, c.Fill[:min(len(c.Fill), MaxFill)])
 	}
 	return "sha256-" + hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-func randomHex() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
 }
 
 // manifest reads q's manifest with a strongly consistent GetItem.
@@ -486,10 +482,6 @@ type writer struct {
 	waited  time.Duration
 }
 
-func (s *Store) newWriter(q banner.Quarter, st *WriteStats) *writer {
-	return &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: st}
-}
-
 // track makes the following writes count towards progress, total items in
 // all; 0 stops counting.
 func (w *writer) track(total int) {
@@ -516,17 +508,16 @@ func (w *writer) throttledLocked() time.Duration {
 func (w *writer) throttle(on bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case on:
+	if on {
 		if w.waiting == 0 {
 			w.since = time.Now()
 		}
 		w.waiting++
-	default:
-		w.waiting--
-		if w.waiting == 0 {
-			w.waited += time.Since(w.since)
-		}
+		return
+	}
+	w.waiting--
+	if w.waiting == 0 {
+		w.waited += time.Since(w.since)
 	}
 }
 
