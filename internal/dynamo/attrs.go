@@ -3,6 +3,7 @@ package dynamo
 import (
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -74,11 +75,9 @@ func decodeCampaign(k banner.Key, av map[string]types.AttributeValue) (*banner.C
 	return c, nil
 }
 
-// attributes returns m as a DynamoDB item.
-func (m *manifest) attributes() map[string]types.AttributeValue {
-	av := make(map[string]types.AttributeValue, 6)
-	av[PartitionKey] = str(m.PK)
-	av[SortKey] = str(m.SK)
+// attributes returns m as quarter q's manifest item.
+func (m *manifest) attributes(q banner.Quarter) map[string]types.AttributeValue {
+	av := manifestKey(q)
 	if len(m.Sets) > 0 {
 		l := make([]types.AttributeValue, len(m.Sets))
 		for i, ps := range m.Sets {
@@ -99,32 +98,25 @@ func (m *manifest) attributes() map[string]types.AttributeValue {
 func decodeManifest(av map[string]types.AttributeValue) (manifest, error) {
 	d := decoder{av: av}
 	m := manifest{
-		PK:     d.str(PartitionKey),
-		SK:     d.str(SortKey),
 		Gen:    d.str(attrManifestGen),
 		Done:   d.bool(attrDone),
 		Lease:  d.int(attrLease),
 		Listed: d.ints(attrCampaigns),
 	}
 	for i, v := range d.list(attrSets) {
-		e, ok := v.(*types.AttributeValueMemberS)
-		digest, pages, found := strings.Cut(valueOf(e), "/")
+		var text string // "" unless v is a non-nil S
+		if e, ok := v.(*types.AttributeValueMemberS); ok && e != nil {
+			text = e.Value
+		}
+		digest, pages, found := strings.Cut(text, "/")
 		n, err := strconv.Atoi(pages)
-		if !ok || e == nil || !found || err != nil || n < 0 {
-			d.fail(attrSets, "element %d: want S \"<digest>/<pages>\", got %s %q", i, typeName(v), valueOf(e))
+		if !found || err != nil || n < 0 {
+			d.fail(attrSets, "element %d: want S \"<digest>/<pages>\", got %s %q", i, typeName(v), text)
 			break
 		}
 		m.Sets = append(m.Sets, pageSet{Digest: digest, Pages: n})
 	}
 	return m, d.err
-}
-
-// valueOf returns the string of e, "" for nil.
-func valueOf(e *types.AttributeValueMemberS) string {
-	if e == nil {
-		return ""
-	}
-	return e.Value
 }
 
 // encodePage returns page n of the set digest of quarter q, listing ids.
@@ -138,12 +130,8 @@ func encodePage(q banner.Quarter, digest string, n int, ids []int64) map[string]
 func decodePage(av map[string]types.AttributeValue) ([]int64, error) {
 	d := decoder{av: av}
 	var b []byte
-	switch v := d.get(attrCampaigns).(type) {
-	case nil:
-	case *types.AttributeValueMemberB:
+	if v, ok := member[*types.AttributeValueMemberB](&d, attrCampaigns); ok {
 		b = v.Value
-	default:
-		d.fail(attrCampaigns, "want B, got %s", typeName(v))
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -183,20 +171,20 @@ func unpackIDs(b []byte) ([]int64, error) {
 	return ids, nil
 }
 
-// attributes returns g as a DynamoDB item.
-func (g *generation) attributes() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: str(g.PK),
-		SortKey:      str(g.SK),
-		attrGen:      str(g.Gen),
-	}
+// encodeGeneration returns q's generation item: its key and gen (g, S),
+// the digest of the quarter's data whose items are all in the table (see
+// Generation).
+func encodeGeneration(q banner.Quarter, gen string) map[string]types.AttributeValue {
+	av := generationKey(q)
+	av[attrGen] = str(gen)
+	return av
 }
 
-// decodeGeneration reads a generation item.
-func decodeGeneration(av map[string]types.AttributeValue) (generation, error) {
+// decodeGeneration returns the gen of a generation item.
+func decodeGeneration(av map[string]types.AttributeValue) (string, error) {
 	d := decoder{av: av}
-	g := generation{PK: d.str(PartitionKey), SK: d.str(SortKey), Gen: d.str(attrGen)}
-	return g, d.err
+	gen := d.str(attrGen)
+	return gen, d.err
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
@@ -230,25 +218,26 @@ func (d *decoder) get(name string) types.AttributeValue {
 		return nil
 	}
 	v := d.av[name]
-	nilMember := false
-	switch v := v.(type) {
 	// A nil member, which DynamoDB never sends, is an error, not a panic.
-	case *types.AttributeValueMemberS:
-		nilMember = v == nil
-	case *types.AttributeValueMemberN:
-		nilMember = v == nil
-	case *types.AttributeValueMemberL:
-		nilMember = v == nil
-	case *types.AttributeValueMemberBOOL:
-		nilMember = v == nil
-	case *types.AttributeValueMemberB:
-		nilMember = v == nil
-	}
-	if nilMember {
+	// Every member type is a pointer.
+	if v != nil && reflect.ValueOf(v).IsNil() {
 		d.fail(name, "nil %s member", typeName(v))
 		return nil
 	}
 	return v
+}
+
+// member returns the attribute name as a T. ok is false when it is missing
+// or of another type, which is an error.
+func member[T types.AttributeValue](d *decoder, name string) (v T, ok bool) {
+	av := d.get(name)
+	if av == nil {
+		return v, false
+	}
+	if v, ok = av.(T); !ok {
+		d.fail(name, "want %s, got %s", typeName(v), typeName(av))
+	}
+	return v, ok
 }
 
 func (d *decoder) fail(name string, format string, args ...any) {
@@ -256,56 +245,37 @@ func (d *decoder) fail(name string, format string, args ...any) {
 }
 
 func (d *decoder) str(name string) string {
-	switch v := d.get(name).(type) {
-	case nil:
-		return ""
-	case *types.AttributeValueMemberS:
+	if v, ok := member[*types.AttributeValueMemberS](d, name); ok {
 		return v.Value
-	default:
-		d.fail(name, "want S, got %s", typeName(v))
-		return ""
 	}
+	return ""
 }
 
 func (d *decoder) bool(name string) bool {
-	switch v := d.get(name).(type) {
-	case nil:
-		return false
-	case *types.AttributeValueMemberBOOL:
+	if v, ok := member[*types.AttributeValueMemberBOOL](d, name); ok {
 		return v.Value
-	default:
-		d.fail(name, "want BOOL, got %s", typeName(v))
-		return false
 	}
+	return false
 }
 
 func (d *decoder) int(name string) int64 {
-	switch v := d.get(name).(type) {
-	case nil:
-		return 0
-	case *types.AttributeValueMemberN:
-		n, err := strconv.ParseInt(v.Value, 10, 64)
-		if err != nil {
-			d.fail(name, "number %q is not a 64-bit integer", v.Value)
-		}
-		return n
-	default:
-		d.fail(name, "want N, got %s", typeName(v))
+	v, ok := member[*types.AttributeValueMemberN](d, name)
+	if !ok {
 		return 0
 	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		d.fail(name, "number %q is not a 64-bit integer", v.Value)
+	}
+	return n
 }
 
 // list returns the elements of the L attribute name.
 func (d *decoder) list(name string) []types.AttributeValue {
-	switch v := d.get(name).(type) {
-	case nil:
-		return nil
-	case *types.AttributeValueMemberL:
+	if v, ok := member[*types.AttributeValueMemberL](d, name); ok {
 		return v.Value
-	default:
-		d.fail(name, "want L, got %s", typeName(v))
-		return nil
 	}
+	return nil
 }
 
 func (d *decoder) ints(name string) []int64 {
@@ -330,30 +300,8 @@ func (d *decoder) ints(name string) []int64 {
 	return ns
 }
 
-// typeName returns the DynamoDB type of v, such as "S" or "NS".
+// typeName returns the DynamoDB type of v, such as "S" or "NS": the name
+// of its member type without the prefix they share.
 func typeName(v types.AttributeValue) string {
-	switch v.(type) {
-	case *types.AttributeValueMemberS:
-		return "S"
-	case *types.AttributeValueMemberN:
-		return "N"
-	case *types.AttributeValueMemberB:
-		return "B"
-	case *types.AttributeValueMemberBOOL:
-		return "BOOL"
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberL:
-		return "L"
-	case *types.AttributeValueMemberM:
-		return "M"
-	case *types.AttributeValueMemberSS:
-		return "SS"
-	case *types.AttributeValueMemberNS:
-		return "NS"
-	case *types.AttributeValueMemberBS:
-		return "BS"
-	default:
-		return fmt.Sprintf("%T", v)
-	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", v), "*types.AttributeValueMember")
 }

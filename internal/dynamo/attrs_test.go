@@ -94,22 +94,23 @@ func TestAttributes(t *testing.T) {
 		})
 	}
 	manifests := []struct {
+		q    banner.Quarter
 		m    manifest
 		want avManifest
 	}{
-		{manifest{PK: manifestPK, SK: "Q#1", Sets: []pageSet{{"sha256-ab", 3}}, Gen: "sha256-ab", Done: true},
+		{1, manifest{Sets: []pageSet{{"sha256-ab", 3}}, Gen: "sha256-ab", Done: true},
 			avManifest{PK: manifestPK, SK: "Q#1", Sets: []string{"sha256-ab/3"}, Gen: "sha256-ab", Done: true}},
-		{manifest{PK: manifestPK, SK: "Q#2", Sets: []pageSet{{"sha256-ab", 1}, {"sha256-cd", 0}}, Gen: "run-ef", Lease: 1795000000123},
+		{2, manifest{Sets: []pageSet{{"sha256-ab", 1}, {"sha256-cd", 0}}, Gen: "run-ef", Lease: 1795000000123},
 			avManifest{PK: manifestPK, SK: "Q#2", Sets: []string{"sha256-ab/1", "sha256-cd/0"}, Gen: "run-ef", Lease: 1795000000123}},
-		{manifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}, avManifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}},
-		{manifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}},
+		{3, manifest{Gen: "run-01"}, avManifest{PK: manifestPK, SK: "Q#3", Gen: "run-01"}},
+		{4, manifest{Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}},
 			avManifest{PK: manifestPK, SK: "Q#4", Gen: "sha256-ab", Done: true, Listed: []int64{1, 2, 30}}},
 	}
 	for _, tt := range manifests {
-		t.Run("manifest "+tt.m.SK, func(t *testing.T) {
+		t.Run(fmt.Sprintf("manifest Q#%d", tt.q), func(t *testing.T) {
 			want, err := attributevalue.MarshalMap(tt.want)
 			require.NoError(t, err)
-			require.Equal(t, want, tt.m.attributes())
+			require.Equal(t, want, tt.m.attributes(tt.q))
 			got, err := decodeManifest(want)
 			require.NoError(t, err)
 			require.Equal(t, tt.m, got)
@@ -135,13 +136,13 @@ func TestAttributes(t *testing.T) {
 			require.Equal(t, tt.ids, back)
 		})
 	}
-	g := generation{PK: GenerationPK, SK: "Q#2", Gen: "sha256-ab/run-cd"}
-	want, err := attributevalue.MarshalMap(avGeneration(g))
+	gen := "sha256-ab/run-cd"
+	want, err := attributevalue.MarshalMap(avGeneration{PK: GenerationPK, SK: "Q#2", Gen: gen})
 	require.NoError(t, err)
-	require.Equal(t, want, g.attributes())
+	require.Equal(t, want, encodeGeneration(2, gen))
 	got, err := decodeGeneration(want)
 	require.NoError(t, err)
-	require.Equal(t, g, got)
+	require.Equal(t, gen, got)
 }
 
 func TestDecodeRejectsWrongAttributes(t *testing.T) {

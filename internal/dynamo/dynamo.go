@@ -75,12 +75,14 @@ func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
 // quarterSK returns the sort key of a quarter: "Q#<q>".
 func quarterSK(q banner.Quarter) string { return "Q#" + strconv.Itoa(int(q)) }
 
+// itemKey returns the primary key (pk, sk).
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{PartitionKey: str(pk), SortKey: str(sk)}
+}
+
 // keyOf returns the primary key of k's item.
 func keyOf(k banner.Key) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: campaignPK(k.CampaignID)},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(k.Quarter)},
-	}
+	return itemKey(campaignPK(k.CampaignID), quarterSK(k.Quarter))
 }
 
 // Campaign returns the read model for k with one eventually consistent
@@ -102,6 +104,20 @@ func (s *Store) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		return nil, fmt.Errorf("decode campaign %d quarter %d: %w", k.CampaignID, k.Quarter, err)
 	}
 	return c, nil
+}
+
+// getConsistent reads the item at key with a strongly consistent GetItem;
+// it is nil when there is none.
+func (s *Store) getConsistent(ctx context.Context, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key,
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
 }
 
 // CreateTable creates the table on demand (pay per request) with the

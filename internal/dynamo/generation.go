@@ -17,21 +17,8 @@ import (
 // read, whatever the size of the quarter's manifest.
 const GenerationPK = "GEN"
 
-// generation is the stored form of a quarter's generation item.
-// Its attributes are pk, sk and g, all S.
-type generation struct {
-	PK string
-	SK string
-	// Gen (g) is the digest of the quarter's data whose items are all in
-	// the table (the manifest's gen of the same load).
-	Gen string
-}
-
 func generationKey(q banner.Quarter) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: GenerationPK},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q)},
-	}
+	return itemKey(GenerationPK, quarterSK(q))
 }
 
 // Generation returns quarter q's generation: the digest of the last load
@@ -40,28 +27,23 @@ func generationKey(q banner.Quarter) map[string]types.AttributeValue {
 // so a cache can keep q's entries until it does. It is one strongly
 // consistent GetItem of a ~50-byte item (1 RCU).
 func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            generationKey(q),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getConsistent(ctx, generationKey(q))
 	if err != nil {
 		return "", fmt.Errorf("get generation of quarter %d: %w", q, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return "", nil
 	}
-	g, err := decodeGeneration(out.Item)
+	gen, err := decodeGeneration(item)
 	if err != nil {
 		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
 	}
-	return g.Gen, nil
+	return gen, nil
 }
 
 // putGeneration writes q's generation item.
 func (s *Store) putGeneration(ctx context.Context, q banner.Quarter, gen string) error {
-	g := generation{PK: GenerationPK, SK: quarterSK(q), Gen: gen}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: g.attributes()}); err != nil {
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen)}); err != nil {
 		return fmt.Errorf("write generation of quarter %d: %w", q, err)
 	}
 	return nil

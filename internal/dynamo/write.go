@@ -118,8 +118,6 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 // attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
 // when 0), p (L of S, the page sets) and c (L of N, left out when empty).
 type manifest struct {
-	PK string
-	SK string
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
 	// Gen is still what they read: an optimistic lock.
@@ -222,7 +220,9 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	}
 	ctx, cancel := context.WithDeadline(ctx, lease)
 	defer cancel()
-	run := "run-" + randomHex()
+	var token [8]byte
+	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails
+	run := "run-" + hex.EncodeToString(token[:])
 	pending := manifest{Gen: run, Lease: lease.UnixMilli(), Sets: old.Sets, Listed: old.Listed}
 	if !slices.Contains(pending.Sets, set) {
 		pending.Sets = append(slices.Clip(pending.Sets), set)
@@ -230,7 +230,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := s.newWriter(q, &st)
+	w := &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
@@ -351,19 +351,9 @@ func digest(sorted []*banner.Campaign) string {
 	return "sha256-" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func randomHex() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
-}
-
 // manifest reads q's manifest with a strongly consistent GetItem.
 func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            manifestKey(q),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getConsistent(ctx, manifestKey(q))
 	var missing *types.ResourceNotFoundException
 	if errors.As(err, &missing) {
 		return manifest{}, false, fmt.Errorf("put quarter %d: table %s does not exist: %w", q, s.table, err)
@@ -371,10 +361,10 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 	if err != nil {
 		return manifest{}, false, fmt.Errorf("put quarter %d: get manifest: %w", q, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return manifest{}, false, nil
 	}
-	m, err := decodeManifest(out.Item)
+	m, err := decodeManifest(item)
 	if err != nil {
 		return manifest{}, false, fmt.Errorf("put quarter %d: decode manifest: %w", q, err)
 	}
@@ -382,18 +372,12 @@ func (s *Store) manifest(ctx context.Context, q banner.Quarter) (manifest, bool,
 }
 
 func manifestKey(q banner.Quarter) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: manifestPK},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q)},
-	}
+	return itemKey(manifestPK, quarterSK(q))
 }
 
 // pageKey returns the key of page n of the set digest of quarter q.
 func pageKey(q banner.Quarter, digest string, n int) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		PartitionKey: &types.AttributeValueMemberS{Value: pagePK + strconv.Itoa(n)},
-		SortKey:      &types.AttributeValueMemberS{Value: quarterSK(q) + "#" + digest},
-	}
+	return itemKey(pagePK+strconv.Itoa(n), quarterSK(q)+"#"+digest)
 }
 
 // readPages returns the sorted union of the campaign IDs the pages of sets
@@ -403,18 +387,14 @@ func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet)
 	var ids []int64
 	for _, ps := range sets {
 		for n := range ps.Pages {
-			out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-				TableName:      aws.String(s.table),
-				Key:            pageKey(q, ps.Digest, n),
-				ConsistentRead: aws.Bool(true),
-			})
+			item, err := s.getConsistent(ctx, pageKey(q, ps.Digest, n))
 			if err != nil {
 				return nil, fmt.Errorf("read manifest page %d of %s: %w", n, ps.Digest, err)
 			}
-			if out.Item == nil {
+			if item == nil {
 				continue
 			}
-			page, err := decodePage(out.Item)
+			page, err := decodePage(item)
 			if err != nil {
 				return nil, fmt.Errorf("decode manifest page %d of %s: %w", n, ps.Digest, err)
 			}
@@ -428,10 +408,9 @@ func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet)
 // putManifest writes m as q's manifest if the stored one still has Gen
 // prevGen (or, when !exists, if there is none).
 func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, prevGen string, exists bool) error {
-	m.PK, m.SK = manifestPK, quarterSK(q)
 	in := &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
-		Item:                m.attributes(),
+		Item:                m.attributes(q),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}
 	if exists {
@@ -503,10 +482,6 @@ type writer struct {
 	waited  time.Duration
 }
 
-func (s *Store) newWriter(q banner.Quarter, st *WriteStats) *writer {
-	return &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: st}
-}
-
 // track makes the following writes count towards progress, total items in
 // all; 0 stops counting.
 func (w *writer) track(total int) {
@@ -533,17 +508,16 @@ func (w *writer) throttledLocked() time.Duration {
 func (w *writer) throttle(on bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case on:
+	if on {
 		if w.waiting == 0 {
 			w.since = time.Now()
 		}
 		w.waiting++
-	default:
-		w.waiting--
-		if w.waiting == 0 {
-			w.waited += time.Since(w.since)
-		}
+		return
+	}
+	w.waiting--
+	if w.waiting == 0 {
+		w.waited += time.Since(w.since)
 	}
 }
 

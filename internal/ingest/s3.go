@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"banners/internal/banner"
@@ -135,10 +134,6 @@ func (h *Handler) readObject(ctx context.Context, l *csvload.Quarter, bucket, ke
 
 // notFound reports whether err says the object does not exist.
 func notFound(err error) bool {
-	var nsk *s3types.NoSuchKey
-	if errors.As(err, &nsk) {
-		return true
-	}
 	var api smithy.APIError
 	return errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound")
 }

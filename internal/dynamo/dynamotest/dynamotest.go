@@ -125,9 +125,6 @@ var python = sync.OnceValue(func() string {
 	return "python3"
 })
 
-// Logs returns what the server has printed so far.
-func (s *Server) Logs() string { return s.log.String() }
-
 // Config returns an aws.Config for the server: static credentials
 // test/test, Region, and the server as BaseEndpoint for every service.
 func (s *Server) Config() aws.Config {
@@ -186,8 +183,8 @@ type Item = map[string]any
 // server's 1 MB pages), following LastEvaluatedKey. It returns the campaign
 // and manifest items sorted by pk then sk, and the number of pages read.
 // The per-quarter generation items (pk dynamo.GenerationPK) are left out:
-// they repeat a loaded manifest's gen for readers, and the tests that count
-// a quarter's items predate them; dynamo.Store.Generation reads them.
+// they repeat a loaded manifest's gen for readers, and
+// dynamo.Store.Generation reads them.
 func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]Item, int) {
 	t.Helper()
 	in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}
