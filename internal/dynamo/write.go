@@ -230,7 +230,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := &writer{api: s.client, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
+	w := &writer{api: s.client.batchWriteItem, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
