@@ -113,16 +113,28 @@ func reingestDatasets() (old, new *reingestData) {
 }
 
 // readCount is the DynamoDB store, counting the campaign reads that reach
-// it. It is still the cache's source of generations, as the store
-// `functions/api/local -table` serves is.
+// it, in all and per key. It is still the cache's source of generations,
+// as the store `functions/api/local -table` serves is.
 type readCount struct {
 	*dynamo.Store
-	reads atomic.Int64
+	reads  atomic.Int64
+	perKey sync.Map // banner.Key → *atomic.Int64
 }
 
 func (r *readCount) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
 	r.reads.Add(1)
+	n, _ := r.perKey.LoadOrStore(k, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 	return r.Store.Campaign(ctx, k)
+}
+
+// readsOf returns how many reads of k reached the store.
+func (r *readCount) readsOf(k banner.Key) int64 {
+	n, ok := r.perKey.Load(k)
+	if !ok {
+		return 0
+	}
+	return n.(*atomic.Int64).Load()
 }
 
 // reingestJudge checks answers against the old and the new data and keeps
@@ -314,6 +326,31 @@ func TestReingestUnderLoad(t *testing.T) {
 	}
 	require.NoError(t, waitFor("answers before the reload", func() bool { return judge.answers.Load() >= 50 }))
 
+	// The watched campaigns are in the cache with the old data (or its
+	// 404) before the reload: answered once without a read reaching
+	// DynamoDB.
+	watched := map[int64]string{
+		2: "changed", reingestKept / 2: "changed", reingestKept: "changed",
+		1: "unchanged", reingestKept - 1: "unchanged",
+		reingestKept + 1: "vanished", reingestOld: "vanished",
+		reingestOld + 1: "new", reingestOld + reingestAdded: "new",
+	}
+	for id := range watched {
+		k := banner.Key{CampaignID: id, Quarter: reingestQuarter}
+		want := reingestAnswer{code: http.StatusNotFound}
+		if top, ok := old.top[id]; ok {
+			want = reingestAnswer{code: http.StatusOK, banners: top}
+		}
+		var got reingestAnswer
+		require.NoError(t, waitFor(fmt.Sprintf("cache hit for campaign %d", id), func() bool {
+			before := store.readsOf(k)
+			got, _ = judge.ask(client, base, id)
+			api.Cache.Wait()
+			return before > 0 && store.readsOf(k) == before
+		}))
+		require.Equal(t, want, got, "campaign %d before the reload", id)
+	}
+
 	// The reload, through the ingest's write path, is held at its first
 	// batch of campaign items (the first batch writes the manifest page)
 	// until the clients' reads have reached DynamoDB while part of the
@@ -338,12 +375,6 @@ func TestReingestUnderLoad(t *testing.T) {
 	// Within 10 s the watched campaigns answer as the new data says. The
 	// clients keep asking meanwhile: lookups drive the cache's generation
 	// reads.
-	watched := map[int64]string{
-		2: "changed", reingestKept / 2: "changed", reingestKept: "changed",
-		1: "unchanged", reingestKept - 1: "unchanged",
-		reingestKept + 1: "vanished", reingestOld: "vanished",
-		reingestOld + 1: "new", reingestOld + reingestAdded: "new",
-	}
 	pending := map[int64]reingestAnswer{}
 	for id := range watched {
 		pending[id] = reingestAnswer{}
