@@ -155,8 +155,8 @@ func (c clearLine) Write(p []byte) (int, error) {
 // 90% of its memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB), unless
 // GOMEMLIMIT sets one. Near the limit the collector runs more often
 // instead of the heap growing to twice what is live: loading a quarter of
-// a million campaigns peaks at 1,756 MB without a limit and at 1,241 MB
-// with 1,000 MiB (bench/ingest/quarter).
+// a million campaigns peaks at 1.6–1.8 GB without a limit and at 1.2 GB
+// with 1,000 MiB (bench/ingest, docs/dynamodb.md).
 func memoryLimit(getenv func(string) string) (int64, bool) {
 	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
 	if err != nil || mb <= 0 || getenv("GOMEMLIMIT") != "" {
