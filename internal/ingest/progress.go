@@ -41,7 +41,7 @@ func (p *Progress) FS(fsys fs.FS) fs.FS { return countingFS{fsys, p} }
 func (p *Progress) Written(w dynamo.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w.Quarter != p.write.Quarter || p.started.IsZero() {
+	if w.Quarter != p.write.Quarter || w.Written <= p.write.Written || p.started.IsZero() {
 		p.started = p.now()
 	}
 	p.write = w
@@ -97,13 +97,18 @@ func (p *Progress) Draw(ctx context.Context, term io.Writer, interval time.Durat
 func LogProgress(log *slog.Logger, interval time.Duration, now func() time.Time) func(dynamo.Progress) {
 	var (
 		q           = -1
+		written     int
 		start, last time.Time
 	)
 	return func(w dynamo.Progress) {
 		t := now()
-		if int(w.Quarter) != q {
+		// Written grows within a load, so a count that does not is the
+		// next load's first batch, of the same quarter or another (a warm
+		// Lambda loads one quarter once per uploaded file).
+		if int(w.Quarter) != q || w.Written <= written {
 			q, start, last = int(w.Quarter), t, time.Time{}
 		}
+		written = w.Written
 		due := t.Sub(start) >= interval && t.Sub(last) >= interval
 		if due || w.Written == w.Total && !last.IsZero() {
 			last = t

@@ -79,7 +79,10 @@ func TestLogProgress(t *testing.T) {
 		clock.advance(st.after)
 		f(dynamo.Progress{Quarter: 2, Written: st.written, Total: 200})
 	}
-	// A quarter written quickly logs nothing.
+	// A quarter written quickly logs nothing, and neither does the next
+	// quick load of the same quarter, however long after the last one.
+	f(dynamo.Progress{Quarter: 3, Written: 10, Total: 10})
+	clock.advance(time.Minute)
 	f(dynamo.Progress{Quarter: 3, Written: 10, Total: 10})
 	want := []string{
 		`level=INFO msg="quarter progress" quarter=2 written=75 total=200 throttled=0s`,
