@@ -43,7 +43,7 @@ func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error
 
 // putGeneration writes q's generation item.
 func (s *Store) putGeneration(ctx context.Context, q banner.Quarter, gen string) error {
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen)}); err != nil {
+	if _, err := s.ops.putItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen)}); err != nil {
 		return fmt.Errorf("write generation of quarter %d: %w", q, err)
 	}
 	return nil

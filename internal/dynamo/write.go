@@ -230,7 +230,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := &writer{api: s.client.batchWriteItem, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
+	w := &writer{api: s.ops.batchWriteItem, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
@@ -419,7 +419,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 			":gen": &types.AttributeValueMemberS{Value: prevGen},
 		}
 	}
-	_, err := s.client.PutItem(ctx, in)
+	_, err := s.ops.putItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		err = ErrConflict
@@ -435,10 +435,13 @@ type batchWriter interface {
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
-// backoff says how often and how long to wait before re-sending
-// UnprocessedItems.
+// backoff says how long to wait before re-sending a batch (its
+// UnprocessedItems, or all of it after a throttling or retryable error),
+// and how often a batch may fail with an error other than throttling.
 type backoff struct {
-	// Attempts is the most BatchWriteItem calls per batch of 25.
+	// Attempts is the most BatchWriteItem calls per batch of 25 that fail
+	// with a retryable error other than throttling; throttling is waited
+	// out until the load's deadline.
 	Attempts int
 	// Base is the first delay's upper bound; it doubles per attempt.
 	Base time.Duration
@@ -446,9 +449,8 @@ type backoff struct {
 	Max time.Duration
 }
 
-// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s, over 10
-// attempts: about 20 s of throttling per batch before giving up. The SDK's
-// own retryer (NewRetryer) handles whole-request throttling beneath it.
+// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s between
+// calls, and gives a batch up after 10 failures that are not throttling.
 var defaultBackoff = backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 5 * time.Second}
 
 // delay returns a "full jitter" delay before attempt n+1, n ≥ 1: uniform in
