@@ -20,7 +20,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"banners/internal/banner"
@@ -188,23 +187,22 @@ func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 	span := boundary.Sub(start) * 9 / 10
 	sem := make(chan struct{}, c.cfg.Prewarm.Concurrency)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	var reads atomic.Int64
+	before := c.warmed.Load() // one pre-warm runs at a time
 	for i, id := range ids {
 		at := start.Add(span * time.Duration(i) / time.Duration(len(ids)))
 		if !sleepCtx(ctx, at.Sub(c.cfg.Now())) {
-			return
+			break
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			return
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if c.warmKey(ctx, banner.Key{CampaignID: id, Quarter: q}) {
-				reads.Add(1)
-			}
+			c.warmKey(ctx, banner.Key{CampaignID: id, Quarter: q})
 		})
 	}
 	wg.Wait()
@@ -212,13 +210,12 @@ func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 		return
 	}
 	c.cfg.Logger.InfoContext(ctx, "next quarter pre-warmed", "quarter", int(q), "campaigns", len(ids),
-		"reads", reads.Load(), "duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
+		"reads", c.warmed.Load()-before, "duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
 }
 
 // warmKey reads k into the cache unless a fresh entry holds it, sharing a
-// read in flight, and reports whether it asked for a read. It neither
-// annotates nor counts as a lookup.
-func (c *Cache) warmKey(ctx context.Context, k banner.Key) bool {
+// read in flight. It neither annotates nor counts as a lookup.
+func (c *Cache) warmKey(ctx context.Context, k banner.Key) {
 	pk := pack(k)
 	now := c.cfg.Now().UnixNano()
 	epoch := c.epoch(ctx, k.Quarter, now)
@@ -227,13 +224,12 @@ func (c *Cache) warmKey(ctx context.Context, k banner.Key) bool {
 		old = nil
 	}
 	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
-		return false
+		return
 	}
 	c.warmed.Add(1)
 	<-c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
 		return c.load(ctx, k, pk, old, epoch)
 	})
-	return true
 }
 
 // Warmed returns how many reads pre-warm has asked for so far (a read

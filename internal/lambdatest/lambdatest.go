@@ -59,15 +59,14 @@ func Build(t testkit.TB, pkg string) string {
 }
 
 // BuildTo compiles the Lambda function in pkg for the host into the file
-// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc plus extra
-// tags. With release, it also strips it as the deploy does (-trimpath
+// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc. With Release, it also strips it as the deploy does (-trimpath
 // -ldflags='-s -w'), so its size and start-up are the deployed binary's.
 func BuildTo(out, pkg string, opts ...BuildOption) error {
 	var o buildOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	args := []string{"build", "-tags", strings.Join(append([]string{"lambda.norpc"}, o.tags...), ",")}
+	args := []string{"build", "-tags", "lambda.norpc"}
 	if o.release {
 		args = append(args, "-trimpath", "-ldflags=-s -w")
 	}
@@ -84,16 +83,10 @@ type BuildOption func(*buildOptions)
 
 type buildOptions struct {
 	release bool
-	tags    []string
 }
 
 // Release strips the binary as the deploy does: -trimpath -ldflags='-s -w'.
 func Release() BuildOption { return func(o *buildOptions) { o.release = true } }
-
-// Tags adds build tags to lambda.norpc.
-func Tags(tags ...string) BuildOption {
-	return func(o *buildOptions) { o.tags = append(o.tags, tags...) }
-}
 
 // rie builds the emulator once per process into the Go build cache (as
 // `go tool` does) and returns its path there: no file is left behind, and

@@ -66,8 +66,8 @@ func NewLocal(l Local, log *slog.Logger) (Config, *app.API, error) {
 	if err != nil {
 		return Config{}, nil, err
 	}
-	// No Trace: the access log wraps the whole server, outside the
-	// segment tracing.Handler opens for an API request, so it has none.
+	// Its access lines carry no trace ID: the access log wraps the whole
+	// server, outside the segment tracing.Handler opens for an API request.
 	cfg := Config{API: api.Handler, Images: images.Placeholders{}, Site: site.FS, Logger: log, AccessLog: l.AccessLog}
 	if l.Traced {
 		cfg.API = tracing.Handler(app.SegmentName, api.Handler)

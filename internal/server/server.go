@@ -31,9 +31,6 @@ type Config struct {
 	// AccessLog gets one JSON line per request (see accesslog.Handler);
 	// nil: no access log.
 	AccessLog io.Writer
-	// Trace, when set, gives the trace ID and sampling decision an access
-	// log line carries.
-	Trace func(context.Context) (id string, sampled bool)
 	// Logger gets the server's other lines (start, errors). Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -53,7 +50,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("/campaigns/", cfg.API)
 	mux.Handle("/images/", cfg.Images)
 	mux.Handle("/", http.FileServerFS(cfg.Site))
-	return accesslog.Handler(mux, cfg.AccessLog, cfg.Trace)
+	return accesslog.Handler(mux, cfg.AccessLog, nil)
 }
 
 func logger(cfg Config) *slog.Logger {

@@ -220,25 +220,11 @@ func Metadata(ctx context.Context, key string, v any) {
 	}
 }
 
-// TraceID returns the X-Ray trace ID of the request ctx belongs to: the
-// Root of the Lambda invocation's trace header, or the ID of the segment
-// in ctx; "" when there is neither. The trace exists in X-Ray only when
-// the request was sampled (see Sampled).
-func TraceID(ctx context.Context) string {
-	id, _ := Trace(ctx)
-	return id
-}
-
-// Sampled reports whether the request ctx belongs to is sampled, that is
-// whether its trace is sent to X-Ray: the Lambda invocation's trace header
-// says Sampled=1, or the segment in ctx was sampled. False without either.
-func Sampled(ctx context.Context) bool {
-	_, sampled := Trace(ctx)
-	return sampled
-}
-
-// Trace returns the trace ID and sampling decision of ctx's request: the
-// TraceID and Sampled of ctx at once.
+// Trace returns the X-Ray trace ID of the request ctx belongs to and
+// whether it is sampled, that is whether its trace is sent to X-Ray: the
+// Root and Sampled=1 of the Lambda invocation's trace header, or the ID and
+// sampling of the segment in ctx; "" and false when there is neither. The
+// header is parsed by hand, as every log line of a request asks.
 func Trace(ctx context.Context) (id string, sampled bool) {
 	if h, _ := ctx.Value(xray.LambdaTraceHeaderKey).(string); h != "" {
 		for part := range strings.SplitSeq(h, ";") {
@@ -267,8 +253,8 @@ func Trace(ctx context.Context) (id string, sampled bool) {
 }
 
 // LogHandler returns a slog.Handler that adds "trace_id" and "sampled" to
-// every record logged with a context inside a traced request (see TraceID
-// and Sampled), so a line leads to its trace when sampled says it exists,
+// every record logged with a context inside a traced request (see Trace),
+// so a line leads to its trace when sampled says it exists,
 // then hands the record to h.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 

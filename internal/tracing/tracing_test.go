@@ -41,8 +41,9 @@ func TestTraceIDInLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, tracing.TraceID(tt.ctx))
-			require.Equal(t, tt.wantSampled, tracing.Sampled(tt.ctx))
+			gotID, gotSampled := tracing.Trace(tt.ctx)
+			require.Equal(t, tt.want, gotID)
+			require.Equal(t, tt.wantSampled, gotSampled)
 
 			var out strings.Builder
 			log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&out, nil))).With("app", "banners")
