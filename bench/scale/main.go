@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if res.Errors > 0 {
+			return fmt.Errorf("%d of %d requests were not answered 200", res.Errors, res.Requests)
+		}
 		name := "no pre-warm"
 		if rc.Prewarm > 0 {
 			name = "pre-warm"
