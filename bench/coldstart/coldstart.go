@@ -50,21 +50,22 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *rounds, *warm, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, *rounds, *warm); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
 
-// function is one bootstrap a run measures, and what its runs measured
-// (in ms, one value per cold start).
+// function is one bootstrap a run measures, and its figures in ms, one
+// per cold start.
 type function struct {
 	name string
 	pkg  string
-	api  bool // the API: reads the table, and its answers are checked in full
+	env  []string
+	api  bool // reads the table; its answers are checked in full
+	path string
+	size int64
 
-	path                      string
-	size                      int64
 	init, first, warm, wiring []float64
 }
 
@@ -79,7 +80,7 @@ var (
 // starts each function rounds times, alternating, with warm invokes after
 // each cold start, and prints the table of medians. Every invoke sends the
 // API's GET /api/campaigns/10/banners event.
-func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error {
+func run(ctx context.Context, rounds, warm int) error {
 	root, err := testkit.ModuleRoot()
 	if err != nil {
 		return err
@@ -93,9 +94,7 @@ func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer os.RemoveAll(dir)
-
-	const table = "banners"
-	url, store, stop, err := localdb.Start(ctx, table)
+	url, store, stop, err := localdb.Start(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,15 +102,15 @@ func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error 
 	if _, err := ingest.LoadFS(ctx, store, sample.FS(), slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
-	apiEnv := []string{
-		"TABLE_NAME=" + table, "AWS_ENDPOINT_URL_DYNAMODB=" + url,
-		// The SDK's credentials from the environment, as Lambda gives
-		// them; they sign requests to dynalite.
+	// The SDK's credentials come from the environment, as Lambda gives
+	// them; they sign requests to dynalite.
+	apiEnv := slices.Concat(lambdaEnv, []string{
+		"TABLE_NAME=" + localdb.Table, "AWS_ENDPOINT_URL_DYNAMODB=" + url,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=test",
-	}
+	})
 	fns := []*function{
-		{name: "floor", pkg: "./bench/coldstart/floor"},
-		{name: "api", pkg: "./functions/api", api: true},
+		{name: "floor", pkg: "./bench/coldstart/floor", env: lambdaEnv},
+		{name: "api", pkg: "./functions/api", env: apiEnv, api: true},
 	}
 	for _, f := range fns {
 		f.path = filepath.Join(dir, f.name, "bootstrap")
@@ -124,22 +123,17 @@ func run(ctx context.Context, rounds, warm int, stdout, stderr io.Writer) error 
 		}
 		f.size = st.Size()
 	}
-
 	for round := range rounds {
 		for j := range fns {
 			f := fns[(j+round)%len(fns)]
-			env := lambdaEnv
-			if f.api {
-				env = slices.Concat(lambdaEnv, apiEnv)
-			}
-			if err := coldStart(ctx, f, env, event, warm); err != nil {
+			if err := coldStart(ctx, f, event, warm); err != nil {
 				return fmt.Errorf("%s, round %d: %w", f.name, round+1, err)
 			}
-			fmt.Fprintf(stderr, "coldstart: round %d %-5s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
+			fmt.Fprintf(os.Stderr, "coldstart: round %d %-5s INIT %6.2f ms (wiring %.2f), first answer %6.2f ms, warm invoke %.3f ms\n",
 				round+1, f.name, f.init[round], f.wiring[round], f.first[round], f.warm[round])
 		}
 	}
-	printTable(stdout, rounds, warm, fns)
+	printTable(os.Stdout, rounds, warm, fns)
 	return nil
 }
 
@@ -157,8 +151,8 @@ var lambdaEnv = []string{
 
 // coldStart runs f under a fresh emulator, one cold invoke and then warm
 // ones, checks every answer and appends the round's figures to f.
-func coldStart(ctx context.Context, f *function, env []string, event []byte, warm int) error {
-	fn, err := lambdatest.RunEnv(f.path, env)
+func coldStart(ctx context.Context, f *function, event []byte, warm int) error {
+	fn, err := lambdatest.RunEnv(f.path, f.env)
 	if err != nil {
 		return err
 	}
@@ -195,7 +189,7 @@ func coldStart(ctx context.Context, f *function, env []string, event []byte, war
 	}
 	f.init = append(f.init, parse(m[1]))
 	f.first = append(f.first, first)
-	wired := 0.0 // the floors log no cold start line
+	wired := 0.0 // the floor logs no cold start line
 	if m := wiring.FindStringSubmatch(logs); m != nil {
 		wired = parse(m[1])
 	}
@@ -221,12 +215,7 @@ func checkAnswer(payload []byte, api bool) error {
 	if !api {
 		return nil
 	}
-	var a struct {
-		CampaignID int64 `json:"campaign_id"`
-		Banners    []struct {
-			ID int64 `json:"id"`
-		} `json:"banners"`
-	}
+	var a httpapi.Answer
 	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
 		return err
 	}
@@ -259,11 +248,8 @@ func printTable(w io.Writer, rounds, warm int, fns []*function) {
 	fmt.Fprintf(w, "\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
 }
 
-// median returns the median of v (0 for none).
+// median returns the median of v, which is not empty.
 func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
 	s := slices.Sorted(slices.Values(v))
 	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fl.NArg() > 0 || *campaigns < 1 || *quarters < 1 || *quarters > int(banner.Quarters) || *rows < 1 || *reload < 0 || *reload > 1 {
 		return errors.New("want -campaigns ≥ 1, -quarters in [1, 4], -rows ≥ 1, -reload in [0, 1] and no arguments")
 	}
-	_, store, stopDB, err := localdb.Start(ctx, "banners")
+	_, store, stopDB, err := localdb.Start(ctx)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
 		return errors.New("-instances, -campaigns, -rate, and -duration must be positive, -prewarm, -lead and -warmup not negative")
 	}
-	_, store, stop, err := localdb.Start(ctx, "banners")
+	_, store, stop, err := localdb.Start(ctx)
 	if err != nil {
 		return err
 	}

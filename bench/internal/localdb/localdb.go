@@ -16,11 +16,14 @@ import (
 // Region is the region of every client of the table.
 const Region = "eu-central-1"
 
-// Start runs dynalite, creates table in it (the store's own CreateTable)
+// Table is the table's name.
+const Table = "banners"
+
+// Start runs dynalite, creates Table in it (the store's own CreateTable)
 // and returns dynalite's URL, the store on the table and the function that
 // stops dynalite. The store's client has static credentials and the
 // production retryer.
-func Start(ctx context.Context, table string) (url string, store *dynamo.Store, stop func(), err error) {
+func Start(ctx context.Context) (url string, store *dynamo.Store, stop func(), err error) {
 	root, err := testkit.ModuleRoot()
 	if err != nil {
 		return "", nil, nil, err
@@ -35,7 +38,7 @@ func Start(ctx context.Context, table string) (url string, store *dynamo.Store, 
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Retryer:      dynamo.NewRetryer(),
 	})
-	store = dynamo.New(client, table)
+	store = dynamo.New(client, Table)
 	if err := store.CreateTable(ctx); err != nil {
 		stop()
 		return "", nil, nil, err
