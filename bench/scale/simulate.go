@@ -48,23 +48,17 @@ type scaleConfig struct {
 	Duration, Before, TTL, Lead, Warmup time.Duration
 }
 
-// scaleResult is what a run measured, after Warmup.
+// scaleResult is what a run measured, after Warmup: requests, those not
+// answered 200 and campaign reads; the reads in pre-warm's lead (its own
+// and the misses'); the hit ratio 1 − Reads/Requests and modelTTL's for
+// the same settings; latencies, P99Boundary over the boundary's first
+// second; the reads in that second (Burst) and the most in any 100 ms of
+// it (Peak).
 type scaleResult struct {
-	// Requests and Errors (non-200) count requests; Reads the campaign
-	// reads; LeadReads those in the pre-warm's lead (pre-warm's and the
-	// misses').
 	Requests, Errors, Reads, LeadReads int64
-	// HitRatio is 1 − Reads/Requests; Model is modelTTL for the same
-	// settings.
-	HitRatio, Model float64
-	// P99Boundary is over the requests in the first second after the
-	// boundary.
-	P50, P99, P99Boundary time.Duration
-	// ReadsPerSecBefore is the reads in the second before the lead (or the
-	// boundary); Burst the reads in the first second after the boundary,
-	// and Peak the most in any 100 ms of it.
-	ReadsPerSecBefore float64
-	Burst, Peak       int64
+	HitRatio, Model                    float64
+	P50, P99, P99Boundary              time.Duration
+	Burst, Peak                        int64
 }
 
 // store is what the instances read: campaigns and the quarters'
@@ -119,38 +113,17 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 		apis[i] = a
 	}
 
-	var mu sync.Mutex
-	var all, boundary []time.Duration // latencies, after Warmup and in the boundary's first second
-	var errs atomic.Int64
-	serve := func(due time.Duration, api *app.API, campaign int64) {
-		rec := httptest.NewRecorder()
-		api.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/"+strconv.FormatInt(campaign, 10)+"/banners", nil))
-		took := time.Since(start) - due
-		if due < cfg.Warmup {
-			return
-		}
-		if rec.Code != 200 {
-			errs.Add(1)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		all = append(all, took)
-		if due >= cfg.Before && due < cfg.Before+time.Second {
-			boundary = append(boundary, took)
-		}
-	}
-
 	// Poisson arrivals, each served at once by an instance picked at
 	// random, as a load balancer in front of idle instances would;
 	// campaigns drawn by inverting Zipf's cumulative distribution.
 	r := rand.New(rand.NewPCG(13, uint64(cfg.Campaigns)))
 	weights := zipfWeights(cfg.Campaigns, cfg.Zipf)
-	cdf := make([]float64, len(weights))
-	acc := 0.0
-	for i, p := range weights {
-		acc += p
-		cdf[i] = acc
+	cdf := slices.Clone(weights)
+	for i := 1; i < len(cdf); i++ {
+		cdf[i] += cdf[i-1]
 	}
+	var mu sync.Mutex
+	var all, boundary []time.Duration // latencies, after Warmup and in the boundary's first second
 	var wg sync.WaitGroup
 	var due time.Duration
 	for due < cfg.Duration && ctx.Err() == nil {
@@ -159,15 +132,31 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 			time.Sleep(wait)
 		}
 		at, api := due, apis[r.IntN(cfg.Instances)]
-		campaign := int64(sort.SearchFloat64s(cdf, r.Float64()*acc) + 1)
-		wg.Go(func() { serve(at, api, campaign) })
+		campaign := sort.SearchFloat64s(cdf, r.Float64()*cdf[len(cdf)-1]) + 1
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			api.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/campaigns/"+strconv.Itoa(campaign)+"/banners", nil))
+			took := time.Since(start) - at
+			if at < cfg.Warmup {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if rec.Code != 200 {
+				res.Errors++
+			}
+			all = append(all, took)
+			if at >= cfg.Before && at < cfg.Before+time.Second {
+				boundary = append(boundary, took)
+			}
+		})
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
 
-	res.Requests, res.Errors = int64(len(all)), errs.Load()
+	res.Requests = int64(len(all))
 	res.Reads = cs.reads(cfg.Warmup, end)
 	if res.Requests > 0 {
 		res.HitRatio = 1 - float64(res.Reads)/float64(res.Requests)
@@ -176,11 +165,6 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 	res.P50, res.P99 = quantile(all, 0.50), quantile(all, 0.99)
 	if cfg.Before < cfg.Duration {
 		res.P99Boundary = quantile(boundary, 0.99)
-		quietEnd := cfg.Before
-		if cfg.Prewarm > 0 {
-			quietEnd -= cfg.Lead
-		}
-		res.ReadsPerSecBefore = float64(cs.reads(quietEnd-time.Second, quietEnd))
 		res.LeadReads = cs.reads(cfg.Before-cfg.Lead, cfg.Before)
 		res.Burst = cs.reads(cfg.Before, cfg.Before+time.Second)
 		for t := cfg.Before; t < cfg.Before+time.Second; t += binWidth {
@@ -206,18 +190,21 @@ func scaleData(n int) (fs.FS, error) {
 	return sample.Generate(sample.Shape{Campaigns: n, Scale: max(1, n/10_000)})
 }
 
-const scaleHeader = "| run | instances | campaigns | s | req/s | TTL | pre-warm K | hit ratio | model | reads / 1,000 req | requests | p50 | p99 | p99, 1st s after boundary | reads/s before | reads in the lead | reads, 1st s after boundary | peak reads / 100 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+const scaleHeader = "| run | instances | campaigns | s | req/s | TTL | pre-warm K | hit ratio | model | reads / 1,000 req | requests | p50 | p99 | p99, 1st s after boundary | reads in the lead | reads, 1st s after boundary | peak reads / 100 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 
 // writeScaleRow prints one run's result as a Markdown table row.
-func writeScaleRow(w io.Writer, name string, c scaleConfig, r scaleResult) {
-	model := "— (cold start, boundary)"
+func writeScaleRow(w io.Writer, c scaleConfig, r scaleResult) {
+	name, model := "no pre-warm", "— (cold start, boundary)"
+	if c.Prewarm > 0 {
+		name = "pre-warm"
+	}
 	if c.Before >= c.Duration {
 		model = fmt.Sprintf("%.3f", r.Model)
 	}
 	us := 10 * time.Microsecond
-	fmt.Fprintf(w, "| %s | %d | %s | %g | %s | %v | %d | %.3f | %s | %.1f | %d | %v | %v | %v | %.0f | %d | %d | %d |\n",
+	fmt.Fprintf(w, "| %s | %d | %s | %g | %s | %v | %d | %.3f | %s | %.1f | %d | %v | %v | %v | %d | %d | %d |\n",
 		name, c.Instances, count(float64(c.Campaigns)), c.Zipf, count(c.Rate), c.TTL, c.Prewarm,
 		r.HitRatio, model, 1000*float64(r.Reads)/float64(max(r.Requests, 1)), r.Requests,
 		r.P50.Round(us), r.P99.Round(us), r.P99Boundary.Round(us),
-		r.ReadsPerSecBefore, r.LeadReads, r.Burst, r.Peak)
+		r.LeadReads, r.Burst, r.Peak)
 }
