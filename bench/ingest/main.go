@@ -1,8 +1,8 @@
 // Command ingest measures a load of generated files through the ingest's
 // code path (ingest.LoadFS: csvload, then dynamo.Store.PutQuarter) into a
 // table on dynalite: load time, peak memory and the write units DynamoDB
-// reports, priced at the on-demand list price, per quarter and in total;
-// with -reload, also a reload keeping that share of the campaigns.
+// reports, priced at the on-demand list price; with -reload, also a reload
+// keeping that share of the campaigns.
 //
 //	go run ./bench/ingest                                   # 1,000 campaigns in each quarter
 //	go run ./bench/ingest -campaigns 1000000 -quarters 1 -reload 0.5
@@ -13,22 +13,18 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
 	"banners/bench/internal/localdb"
 	"banners/internal/banner"
 	"banners/internal/csvload"
-	"banners/internal/dynamo"
 	"banners/internal/ingest"
 )
 
@@ -37,84 +33,61 @@ import (
 const pricePerMillionWrites = 0.625
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, flag.ErrHelp):
+	campaigns := flag.Int("campaigns", 1000, "campaigns in each quarter loaded")
+	quarters := flag.Int("quarters", 4, "quarters with campaigns, 1 to 4 (the others are loaded empty)")
+	rows := flag.Int("rows", 1, "rows per banner and kind: 1 gives 14 rows a campaign (10 impressions, 3 clicks, 1 conversion)")
+	reload := flag.Float64("reload", 0, "then reload with this share of the campaigns kept (0: no reload)")
+	flag.Parse()
+	if flag.NArg() > 0 || *campaigns < 1 || *quarters < 1 || *quarters > int(banner.Quarters) || *rows < 1 || *reload < 0 || *reload > 1 {
+		fmt.Fprintln(os.Stderr, "bench/ingest: want -campaigns ≥ 1, -quarters in [1, 4], -rows ≥ 1, -reload in [0, 1] and no arguments")
 		os.Exit(2)
-	case err != nil:
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *campaigns, *quarters, *rows, *reload); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/ingest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("bench/ingest", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	campaigns := fl.Int("campaigns", 1000, "campaigns in each quarter loaded")
-	quarters := fl.Int("quarters", 4, "quarters with campaigns, 1 to 4 (the others are loaded empty)")
-	rows := fl.Int("rows", 1, "rows per banner and kind: 1 gives 14 rows a campaign (10 impressions, 3 clicks, 1 conversion)")
-	reload := fl.Float64("reload", 0, "then reload with this share of the campaigns kept (0: no reload)")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if fl.NArg() > 0 || *campaigns < 1 || *quarters < 1 || *quarters > int(banner.Quarters) || *rows < 1 || *reload < 0 || *reload > 1 {
-		return errors.New("want -campaigns ≥ 1, -quarters in [1, 4], -rows ≥ 1, -reload in [0, 1] and no arguments")
-	}
-	_, store, stopDB, err := localdb.Start(ctx)
+// run loads the generated files into a table on dynalite, then with
+// reload > 0 reloads keeping that share of the campaigns, and prints a row
+// per load.
+func run(ctx context.Context, campaigns, quarters, rows int, reload float64) error {
+	_, store, stop, err := localdb.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer stopDB()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fmt.Printf("%d campaigns a quarter in quarters 1 to %d, rows %d\n\n", campaigns, quarters, rows)
+	fmt.Println("| run | rows (CSV) | load time | peak RSS | put | deleted | pages | batches | retries | throttled | write units | on-demand cost |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	keeps := []float64{1}
-	if *reload > 0 {
-		keeps = append(keeps, *reload)
+	if reload > 0 {
+		keeps = append(keeps, reload)
 	}
-	fmt.Fprintf(stdout, "%d campaigns a quarter in quarters 1 to %d, rows %d\n\n", *campaigns, *quarters, *rows)
-	fmt.Fprintln(stdout, "| run | quarter | rows (CSV) | generated | load time | peak RSS | put | deleted | pages | batches | retries | throttled | write units | on-demand cost |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for round, keep := range keeps {
 		dir, err := os.MkdirTemp("", "bench-ingest-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		start := time.Now()
-		size, err := generate(dir, *quarters, *campaigns, *rows, keep, round)
+		size, err := generate(dir, quarters, campaigns, rows, keep, round)
 		if err != nil {
 			return err
 		}
-		gen := time.Since(start)
 		sum, err := ingest.LoadFS(ctx, store, os.DirFS(dir), log)
 		if err != nil {
 			return err
 		}
-		name := "load"
-		if round > 0 {
-			name = "reload"
-		}
-		if *quarters > 1 {
-			for _, q := range sum.Quarters[:*quarters] {
-				writeRow(stdout, name, strconv.Itoa(int(q.Quarter)), "", "", "", "", q)
-			}
-		}
-		writeRow(stdout, name, "all",
-			fmt.Sprintf("%d (%.1f MB)", sum.Report.Accepted()+sum.Report.Rejected(), float64(size)/1e6),
-			gen.Round(time.Millisecond).String(), sum.Elapsed.Round(time.Millisecond).String(),
-			fmt.Sprintf("%d MB", peakRSS()>>20), sum.Total)
+		t := sum.Total
+		fmt.Printf("| %s | %d (%.1f MB) | %v | %d MB | %d | %d | %d | %d | %d | %v | %.0f | $%.4f |\n",
+			[]string{"load", "reload"}[round], sum.Report.Accepted()+sum.Report.Rejected(), float64(size)/1e6,
+			sum.Elapsed.Round(time.Millisecond), peakRSS()>>20, t.Put, t.Deleted, t.Pages, t.Batches, t.Retries,
+			t.Throttled.Round(time.Millisecond), t.WriteUnits, t.WriteUnits*pricePerMillionWrites/1e6)
 	}
 	return nil
-}
-
-// writeRow prints one Markdown row of writes; the load-wide columns are
-// empty in a quarter's row.
-func writeRow(w io.Writer, run, quarter, rows, gen, took, rss string, t dynamo.WriteStats) {
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %d | %s | %.0f | $%.4f |\n",
-		run, quarter, rows, gen, took, rss, t.Put, t.Deleted, t.Pages, t.Batches, t.Retries,
-		t.Throttled.Round(time.Millisecond), t.WriteUnits, t.WriteUnits*pricePerMillionWrites/1e6)
 }
 
 // generate writes the assignment's twelve files to dir: quarters 1 to
