@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -133,7 +132,7 @@ func run(ctx context.Context, rounds, warm int) error {
 				round+1, f.name, f.init[round], f.wiring[round], f.first[round], f.warm[round])
 		}
 	}
-	printTable(os.Stdout, rounds, warm, fns)
+	printTable(rounds, warm, fns)
 	return nil
 }
 
@@ -230,22 +229,22 @@ func checkAnswer(payload []byte, api bool) error {
 
 // printTable prints the medians (min–max) of every function with their
 // ratios to the floor's, then what of the API's INIT is its own wiring.
-func printTable(w io.Writer, rounds, warm int, fns []*function) {
+func printTable(rounds, warm int, fns []*function) {
 	floor := fns[0]
-	fmt.Fprintf(w, "\n%d alternating cold starts per function under the Runtime Interface Emulator, %d warm invokes after each; medians (min–max); ratios to %s in the same run\n\n", rounds, warm, floor.name)
-	fmt.Fprintln(w, "| function | binary | INIT | INIT / floor | first answer | first answer / floor | warm invoke | warm / floor |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Printf("\n%d alternating cold starts per function under the Runtime Interface Emulator, %d warm invokes after each; medians (min–max); ratios to %s in the same run\n\n", rounds, warm, floor.name)
+	fmt.Println("| function | binary | INIT | INIT / floor | first answer | first answer / floor | warm invoke | warm / floor |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, f := range fns {
-		fmt.Fprintf(w, "| %s | %.1f MB (%.1f×) | %.2f ms (%.2f–%.2f) | **%.2f×** | %.2f ms (%.2f–%.2f) | %.2f× | %.3f ms | **%.2f×** |\n",
+		fmt.Printf("| %s | %.1f MB (%.1f×) | %.2f ms (%.2f–%.2f) | **%.2f×** | %.2f ms (%.2f–%.2f) | %.2f× | %.3f ms | **%.2f×** |\n",
 			f.name, float64(f.size)/1e6, float64(f.size)/float64(floor.size),
 			median(f.init), slices.Min(f.init), slices.Max(f.init), median(f.init)/median(floor.init),
 			median(f.first), slices.Min(f.first), slices.Max(f.first), median(f.first)/median(floor.first),
 			median(f.warm), median(f.warm)/median(floor.warm))
 	}
 	api := fns[1]
-	fmt.Fprintf(w, "\nThe API's INIT over the floor's: %.2f ms (median), of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
+	fmt.Printf("\nThe API's INIT over the floor's: %.2f ms (median), of it its wiring (main to lambda.Start, its cold start line) %.2f ms.\n",
 		median(api.init)-median(floor.init), median(api.wiring))
-	fmt.Fprintf(w, "\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
+	fmt.Printf("\nINIT: the emulator's INIT REPORT (process start to the runtime's first /next). First answer: the first invoke as the client sees it (INIT, then for api a cache miss read from dynalite). Warm invoke: INVOKE RTDONE of the later invokes (for api, cache hits).\n")
 }
 
 // median returns the median of v, which is not empty.

@@ -44,7 +44,7 @@ func main() {
 		os.Exit(2)
 	}
 	if *model {
-		writeModelTable(os.Stdout, c.Zipf)
+		writeModelTable(c.Zipf)
 		return
 	}
 	if c.Instances < 1 || c.Campaigns < 1 || c.Rate <= 0 || c.Duration <= 0 || c.Prewarm < 0 || c.Lead < 0 || c.Warmup < 0 {
@@ -88,7 +88,7 @@ func run(ctx context.Context, c scaleConfig) error {
 		if res.Errors > 0 {
 			return fmt.Errorf("%d of %d requests were not answered 200", res.Errors, res.Requests)
 		}
-		writeScaleRow(os.Stdout, c, res)
+		writeScaleRow(c, res)
 	}
 	return nil
 }

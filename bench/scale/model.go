@@ -6,7 +6,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"time"
 )
@@ -87,10 +86,10 @@ func modelKeys(w []float64, rate float64, instances int) float64 {
 
 // writeModelTable prints the model as a Markdown table, one row for each
 // of 1k, 100k and 1M campaigns at each of 83, 10k and 100k req/s.
-func writeModelTable(w io.Writer, s float64) {
-	fmt.Fprintf(w, "Model (Zipf s=%g; instances = rate × 2 ms × 1.5; reads per million requests = (1 − hit) × 10⁶)\n\n", s)
-	fmt.Fprintln(w, "| campaigns | req/s | instances | TTL 60 s, steady | reads/M | TTL 900 s, steady | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+func writeModelTable(s float64) {
+	fmt.Printf("Model (Zipf s=%g; instances = rate × 2 ms × 1.5; reads per million requests = (1 − hit) × 10⁶)\n\n", s)
+	fmt.Println("| campaigns | req/s | instances | TTL 60 s, steady | reads/M | TTL 900 s, steady | TTL 60 s, cold each quarter | generation, cold each quarter | reads/M | average reads/s over the quarter | keys per instance per quarter | cache heap per instance, 2 quarters |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range []int{1_000, 100_000, 1_000_000} {
 		wt := zipfWeights(c, s)
 		for _, r := range []float64{5000.0 / 60, 10_000, 100_000} {
@@ -101,7 +100,7 @@ func writeModelTable(w io.Writer, s float64) {
 			// Two quarters of entries: the previous quarter's live until
 			// their TTL.
 			cacheMiB := 2 * keys * entryBytes / (1 << 20)
-			fmt.Fprintf(w, "| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s | %s | %s | %.0f MiB |\n",
+			fmt.Printf("| %s | %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %s | %s | %s | %.0f MiB |\n",
 				count(float64(c)), count(r), n, hit60, count((1-hit60)*1e6), modelTTL(wt, r, n, 15*time.Minute),
 				modelQuarterReset(wt, r, n, time.Minute), hitGen, count((1-hitGen)*1e6),
 				count((1-hitGen)*r), count(keys), cacheMiB)

@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -28,10 +27,6 @@ import (
 	"banners/internal/cache"
 	"banners/internal/sample"
 )
-
-// scaleBoundary is the quarter boundary the simulated clock crosses:
-// quarter 1 ends and quarter 2 begins.
-var scaleBoundary = time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)
 
 // binWidth is the resolution of the read timeline.
 const binWidth = 100 * time.Millisecond
@@ -99,7 +94,8 @@ func simulate(ctx context.Context, st store, cfg scaleConfig) (scaleResult, erro
 	end := cfg.Duration + 5*time.Second
 	start := time.Now()
 	cs := &countingStore{store: st, start: start, bins: make([]atomic.Int64, end/binWidth)}
-	base := scaleBoundary.Add(-cfg.Before)
+	// The simulated clock reaches the end of quarter 1 Before after the start.
+	base := time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC).Add(-cfg.Before)
 	now := func() time.Time { return base.Add(time.Since(start)) }
 	apis := make([]*app.API, cfg.Instances)
 	for i := range apis {
@@ -193,7 +189,7 @@ func scaleData(n int) (fs.FS, error) {
 const scaleHeader = "| run | instances | campaigns | s | req/s | TTL | pre-warm K | hit ratio | model | reads / 1,000 req | requests | p50 | p99 | p99, 1st s after boundary | reads in the lead | reads, 1st s after boundary | peak reads / 100 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 
 // writeScaleRow prints one run's result as a Markdown table row.
-func writeScaleRow(w io.Writer, c scaleConfig, r scaleResult) {
+func writeScaleRow(c scaleConfig, r scaleResult) {
 	name, model := "no pre-warm", "— (cold start, boundary)"
 	if c.Prewarm > 0 {
 		name = "pre-warm"
@@ -202,7 +198,7 @@ func writeScaleRow(w io.Writer, c scaleConfig, r scaleResult) {
 		model = fmt.Sprintf("%.3f", r.Model)
 	}
 	us := 10 * time.Microsecond
-	fmt.Fprintf(w, "| %s | %d | %s | %g | %s | %v | %d | %.3f | %s | %.1f | %d | %v | %v | %v | %d | %d | %d |\n",
+	fmt.Printf("| %s | %d | %s | %g | %s | %v | %d | %.3f | %s | %.1f | %d | %v | %v | %v | %d | %d | %d |\n",
 		name, c.Instances, count(float64(c.Campaigns)), c.Zipf, count(c.Rate), c.TTL, c.Prewarm,
 		r.HitRatio, model, 1000*float64(r.Reads)/float64(max(r.Requests, 1)), r.Requests,
 		r.P50.Round(us), r.P99.Round(us), r.P99Boundary.Round(us),
