@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,9 +82,8 @@ func writeOut(dir string, rep *report, p *plot.Plot) error {
 		return err
 	}
 	p.Close()
-	bw := bufio.NewWriter(f)
-	_, err = p.WriteTo(bw)
-	return errors.Join(err, bw.Flush(), f.Close())
+	_, err = p.WriteTo(f)
+	return errors.Join(err, f.Close())
 }
 
 func mode(cfg config) string {

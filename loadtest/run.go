@@ -29,7 +29,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 		return nil, err
 	}
 	rep := &report{Started: time.Now().UTC(), Machine: describeMachine(), Config: cfg, Mode: mode(cfg)}
-	keys := keysOf(cfg)
+	var keys []key // the campaign-quarters cfg asks for
+	for _, c := range cfg.Campaigns {
+		for _, q := range cfg.Quarters {
+			keys = append(keys, key{Campaign: c, Quarter: int(q)})
+		}
+	}
 
 	targets, cleanup, err := startTargets(cfg)
 	defer cleanup()
@@ -49,8 +54,6 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		rep.Attacks = append(rep.Attacks, ar)
-	}
-	for _, ar := range rep.Attacks {
 		if ar.Wrong > 0 {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %d wrong answers %v", ar.Name, ar.Wrong, ar.Violations))
 		}
@@ -64,17 +67,6 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	}
 	fmt.Fprintf(stdout, "\nreport: %s\nplot:   %s\n", filepath.Join(cfg.Out, "report.json"), filepath.Join(cfg.Out, "plot.html"))
 	return rep, nil
-}
-
-// keysOf lists the campaign-quarters cfg asks for.
-func keysOf(cfg config) []key {
-	var keys []key
-	for _, c := range cfg.Campaigns {
-		for _, q := range cfg.Quarters {
-			keys = append(keys, key{Campaign: c, Quarter: int(q)})
-		}
-	}
-	return keys
 }
 
 // startTargets starts the servers cfg asks for (the local server, as

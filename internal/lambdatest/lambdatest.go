@@ -7,12 +7,8 @@
 //	fn := lambdatest.Start(t, bootstrap, "TABLE_NAME=items")
 //	out, err := fn.Invoke(ctx, eventJSON)
 //
-// Build compiles the function for the host (CGO_ENABLED=0, -tags
-// lambda.norpc), as Lambda's provided.al2023 runtime runs it, into the
-// test's temporary directory. Start runs the RIE, built once per test
-// process into the Go build cache from the module's go.mod tool directive,
-// on free loopback ports; it is stopped when the test ends. The
-// function's stdout and stderr (its logs) are in Function.Logs.
+// The RIE is built once per test process into the Go build cache from the
+// module's go.mod tool directive; the function's logs are in Function.Logs.
 //
 // The RIE does not pass X-Ray trace headers on to the function, so traced
 // code runs with an unsampled facade segment.
@@ -196,8 +192,7 @@ func FunctionError(payload []byte) bool {
 // Logs returns what the RIE and the function have printed so far.
 func (f *Function) Logs() string { return f.logs.String() }
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago.
+// freeAddr returns a loopback host:port that was free a moment ago.
 func freeAddr() (string, error) {
 	port, err := testkit.FreePort()
 	if err != nil {
