@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,6 @@ func attack(ctx context.Context, cfg config, t target, keys []key, p *plot.Plot,
 		return nil, err
 	}
 	client.CloseIdleConnections()
-	name := t.name
 	vis := newVisitors(t.url, keys, single, cfg.Visitors, cfg.Mix)
 	opts := []func(*vegeta.Attacker){
 		vegeta.Redirects(vegeta.NoFollow),
@@ -41,26 +41,24 @@ func attack(ctx context.Context, cfg config, t target, keys []key, p *plot.Plot,
 		pacer = vegeta.Rate{Freq: 0, Per: time.Second} // zero: as fast as the workers go
 	}
 	atk := vegeta.NewAttacker(opts...)
-	stopOnCancel := context.AfterFunc(ctx, func() { atk.Stop() })
-	defer stopOnCancel()
-	if cfg.Until != nil {
-		ended := make(chan struct{})
-		defer close(ended)
-		go func() {
-			select {
-			case <-cfg.Until:
-				atk.Stop()
-			case <-ended:
-			}
-		}()
-	}
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-cfg.Until: // a nil Until never ends the attack
+		case <-ended:
+			return
+		}
+		atk.Stop()
+	}()
 
-	ar := &attackReport{Name: name, Target: t.url, Metrics: &vegeta.Metrics{}, Violations: map[string]int{}}
+	ar := &attackReport{Name: t.name, Target: t.url, Metrics: &vegeta.Metrics{}, Violations: map[string]int{}}
 	var win window
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	began := time.Now()
-	results := atk.Attack(vis.targeter(), pacer, cfg.Duration, name)
+	results := atk.Attack(vis.targeter(), pacer, cfg.Duration, t.name)
 	for done := false; !done; {
 		select {
 		case res, ok := <-results:
@@ -86,29 +84,49 @@ func attack(ctx context.Context, cfg config, t target, keys []key, p *plot.Plot,
 			}
 			win.add(res, bad != nil)
 		case <-tick.C:
-			fmt.Fprintf(stderr, "[%s] %4.0fs  %s\n", name, time.Since(began).Seconds(), win.flush())
+			fmt.Fprintf(stderr, "[%s] %4.0fs  %s\n", t.name, time.Since(began).Seconds(), win.flush())
 		}
 	}
 	ar.Metrics.Close()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	m := ar.Metrics
-	if m.Requests > 0 {
-		ar.ErrorRatio = 1 - m.Success
-	}
-	ar.Summary = summary{
-		Requests:      m.Requests,
-		RatePerSec:    m.Rate,
-		ThroughputRPS: m.Throughput,
-		P50ms:         ms(m.Latencies.P50),
-		P90ms:         ms(m.Latencies.P90),
-		P99ms:         ms(m.Latencies.P99),
-		Maxms:         ms(m.Latencies.Max),
-		StatusCodes:   m.StatusCodes,
-		Errors:        m.Errors,
+	if ar.Metrics.Requests > 0 {
+		ar.ErrorRatio = 1 - ar.Metrics.Success
 	}
 	return ar, nil
+}
+
+// probe asks target once for every key: every key must answer 200, and it
+// learns which keys serve a single banner (the ad tag may repeat those).
+func probe(ctx context.Context, client *http.Client, base string, keys []key) (map[key]bool, error) {
+	single := map[key]bool{}
+	for _, k := range keys {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+k.path(false), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("probe: %w", err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("probe: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("probe: campaign %d quarter %d answered %d; choose -campaigns that exist", k.Campaign, k.Quarter, resp.StatusCode)
+		}
+		var got bannersAnswer
+		if err := json.Unmarshal(body, &got); err != nil {
+			return nil, fmt.Errorf("probe: campaign %d quarter %d: %w", k.Campaign, k.Quarter, err)
+		}
+		if len(got.Banners) == 1 {
+			single[k] = true
+		}
+	}
+	return single, nil
 }
 
 // handle checks one result and frees its visitor. Transport errors carry no

@@ -30,15 +30,11 @@ const (
 // request is what the checker needs to know about the request an answer
 // belongs to.
 type request struct {
-	// Redirect is true for GET /campaigns/{id}, false for the JSON API.
-	Redirect bool
+	Redirect bool // GET /campaigns/{id}, not the JSON API
 	Campaign int64
 	Quarter  int
-	// Last is the banner the visitor's cookie named, 0 for none.
-	Last int64
-	// Single is true when the campaign serves only one banner in this
-	// quarter, so the ad tag may repeat it.
-	Single bool
+	Last     int64 // the banner the visitor's cookie named, 0 for none
+	Single   bool  // the campaign serves one banner this quarter: the ad tag may repeat it
 }
 
 // answer is the part of a response the checker reads.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -296,15 +295,10 @@ func TestReingestUnderLoad(t *testing.T) {
 	ccfg := cache.Config{TTL: 15 * time.Minute, ReadTimeout: 30 * time.Second}
 	scfg, api, err := server.NewLocal(server.Local{Store: store, Cache: ccfg}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stopServer, err := serve(scfg)
 	require.NoError(t, err)
-	base := "http://" + ln.Addr().String()
-	serverCtx, stopServer := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- server.Run(serverCtx, scfg, ln) }()
 	defer func() {
-		stopServer()
-		require.NoError(t, <-served)
+		require.NoError(t, stopServer())
 		api.Close()
 		dynTr.CloseIdleConnections()
 	}()

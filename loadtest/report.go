@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,7 +42,6 @@ type attackReport struct {
 	Target string `json:"target"`
 	// Requests, throughput and latencies as vegeta computed them.
 	Metrics *vegeta.Metrics `json:"metrics"`
-	Summary summary         `json:"summary"`
 	// Checked is the number of complete answers the checker read; Wrong of
 	// them were wrong, by kind in Violations, with a few Examples.
 	Checked    int            `json:"checked"`
@@ -50,19 +49,6 @@ type attackReport struct {
 	Violations map[string]int `json:"violations"`
 	Examples   []string       `json:"examples,omitempty"`
 	ErrorRatio float64        `json:"error_ratio"`
-}
-
-// summary repeats the key figures in readable units.
-type summary struct {
-	Requests      uint64         `json:"requests"`
-	RatePerSec    float64        `json:"rate_per_sec"`
-	ThroughputRPS float64        `json:"throughput_per_sec"`
-	P50ms         float64        `json:"p50_ms"`
-	P90ms         float64        `json:"p90_ms"`
-	P99ms         float64        `json:"p99_ms"`
-	Maxms         float64        `json:"max_ms"`
-	StatusCodes   map[string]int `json:"status_codes"`
-	Errors        []string       `json:"errors,omitempty"`
 }
 
 func printTable(w io.Writer, rep *report) {
@@ -96,9 +82,8 @@ func writeOut(dir string, rep *report, p *plot.Plot) error {
 		return err
 	}
 	p.Close()
-	bw := bufio.NewWriter(f)
-	_, err = p.WriteTo(bw)
-	return errors.Join(err, bw.Flush(), f.Close())
+	_, err = p.WriteTo(f)
+	return errors.Join(err, f.Close())
 }
 
 func mode(cfg config) string {
@@ -129,14 +114,9 @@ func describeMachine() machine {
 }
 
 func codes(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s:%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
 }
@@ -151,5 +131,3 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Microsecond)
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,7 +29,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 		return nil, err
 	}
 	rep := &report{Started: time.Now().UTC(), Machine: describeMachine(), Config: cfg, Mode: mode(cfg)}
-	keys := keysOf(cfg)
+	var keys []key // the campaign-quarters cfg asks for
+	for _, c := range cfg.Campaigns {
+		for _, q := range cfg.Quarters {
+			keys = append(keys, key{Campaign: c, Quarter: int(q)})
+		}
+	}
 
 	targets, cleanup, err := startTargets(cfg)
 	defer cleanup()
@@ -48,8 +54,6 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		rep.Attacks = append(rep.Attacks, ar)
-	}
-	for _, ar := range rep.Attacks {
 		if ar.Wrong > 0 {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %d wrong answers %v", ar.Name, ar.Wrong, ar.Violations))
 		}
@@ -65,17 +69,6 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	return rep, nil
 }
 
-// keysOf lists the campaign-quarters cfg asks for.
-func keysOf(cfg config) []key {
-	var keys []key
-	for _, c := range cfg.Campaigns {
-		for _, q := range cfg.Quarters {
-			keys = append(keys, key{Campaign: c, Quarter: int(q)})
-		}
-	}
-	return keys
-}
-
 // startTargets starts the servers cfg asks for (the local server, as
 // functions/api/local wires it, with and without its access log) or names
 // the remote target. cleanup stops what was started, the servers first,
@@ -88,41 +81,55 @@ func startTargets(cfg config) (targets []target, cleanup func(), err error) {
 			undo[i]() //nolint:errcheck // best effort at exit
 		}
 	}
-	if cfg.Self {
-		local := func(name string, accessLog io.Writer) error {
-			scfg, api, err := server.NewLocal(server.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
-			if err != nil {
-				return err
-			}
-			undo = append(undo, func() error { api.Close(); return nil })
-			srv, err := startLocal(scfg)
-			if err != nil {
-				return err
-			}
-			undo = append(undo, srv.Stop)
-			targets = append(targets, target{name: name, url: srv.URL})
-			return nil
+	if !cfg.Self {
+		return []target{{name: "target", url: cfg.Target}}, cleanup, nil
+	}
+	local := func(name string, accessLog io.Writer) error {
+		scfg, api, err := server.NewLocal(server.Local{AccessLog: accessLog}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
 		}
-		if cfg.AccessLog != "off" {
-			f, err := os.Create(filepath.Join(cfg.Out, "access.log"))
-			if err != nil {
-				return nil, cleanup, err
-			}
-			undo = append(undo, f.Close)
-			// Buffered, as functions/api/local buffers its access log.
-			lw := server.NewLogWriter(f, 200*time.Millisecond)
-			undo = append(undo, lw.Close)
-			if err := local("local+log", lw); err != nil {
-				return nil, cleanup, err
-			}
+		undo = append(undo, func() error { api.Close(); return nil })
+		url, stop, err := serve(scfg)
+		if err != nil {
+			return err
 		}
-		if cfg.AccessLog != "on" {
-			if err := local("local-nolog", nil); err != nil {
-				return nil, cleanup, err
-			}
+		undo = append(undo, stop)
+		targets = append(targets, target{name: name, url: url})
+		return nil
+	}
+	if cfg.AccessLog != "off" {
+		f, err := os.Create(filepath.Join(cfg.Out, "access.log"))
+		if err != nil {
+			return nil, cleanup, err
 		}
-	} else {
-		targets = append(targets, target{name: "target", url: cfg.Target})
+		undo = append(undo, f.Close)
+		// Buffered, as functions/api/local buffers its access log.
+		lw := server.NewLogWriter(f, 200*time.Millisecond)
+		undo = append(undo, lw.Close)
+		if err := local("local+log", lw); err != nil {
+			return nil, cleanup, err
+		}
+	}
+	if cfg.AccessLog != "on" {
+		if err := local("local-nolog", nil); err != nil {
+			return nil, cleanup, err
+		}
 	}
 	return targets, cleanup, nil
+}
+
+// serve runs the local server (internal/server) with cfg on a free
+// loopback port and returns its base URL and the function that shuts it
+// down and waits for it.
+func serve(cfg server.Config) (url string, stop func() error, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg.Addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- server.Run(ctx, cfg, ln) }()
+	return "http://" + cfg.Addr, func() error { cancel(); return <-errc }, nil
 }

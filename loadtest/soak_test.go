@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -69,8 +68,7 @@ type onDynamo struct {
 	Before int
 
 	tr      *http.Transport
-	stop    context.CancelFunc
-	done    chan error
+	stop    func() error
 	stopped bool
 }
 
@@ -96,12 +94,8 @@ func startOnDynamo(t *testing.T, cfg cache.Config) *onDynamo {
 	scfg, api, err := server.NewLocal(server.Local{Store: d.Reads, Cache: cfg}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	d.Before = runtime.NumGoroutine()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	d.URL, d.stop, err = serve(scfg)
 	require.NoError(t, err)
-	d.URL = "http://" + ln.Addr().String()
-	ctx, stop := context.WithCancel(context.Background())
-	d.stop, d.done = stop, make(chan error, 1)
-	go func() { d.done <- server.Run(ctx, scfg, ln) }()
 	t.Cleanup(func() { d.Shutdown(t); api.Close() })
 	return d
 }
@@ -115,8 +109,7 @@ func (d *onDynamo) Shutdown(t *testing.T) (after int) {
 		return runtime.NumGoroutine()
 	}
 	d.stopped = true
-	d.stop()
-	require.NoError(t, <-d.done)
+	require.NoError(t, d.stop())
 	d.tr.CloseIdleConnections()
 	require.Eventually(t, func() bool {
 		after = runtime.NumGoroutine()

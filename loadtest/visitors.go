@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -27,6 +28,14 @@ type visitors struct {
 type key struct {
 	Campaign int64
 	Quarter  int
+}
+
+// path is k's JSON API path or, with redirect, its ad tag's.
+func (k key) path(redirect bool) string {
+	if redirect {
+		return fmt.Sprintf("/campaigns/%d?quarter=%d", k.Campaign, k.Quarter)
+	}
+	return fmt.Sprintf("/api/campaigns/%d/banners?quarter=%d", k.Campaign, k.Quarter)
 }
 
 type visitorState struct {
@@ -64,24 +73,10 @@ func (v *visitors) targeter() vegeta.Targeter {
 			Last:     s.last,
 			Single:   v.single[k],
 		}
-		b := make([]byte, 0, 96)
-		b = append(b, v.base...)
-		if s.sent.Redirect {
-			b = append(b, "/campaigns/"...)
-			b = strconv.AppendInt(b, k.Campaign, 10)
-		} else {
-			b = append(b, "/api/campaigns/"...)
-			b = strconv.AppendInt(b, k.Campaign, 10)
-			b = append(b, "/banners"...)
-		}
-		b = append(b, "?quarter="...)
-		b = strconv.AppendInt(b, int64(k.Quarter), 10)
+		t.Method = http.MethodGet
 		// The API ignores unknown parameters; v= tells the result loop
 		// whose answer it reads.
-		b = append(b, "&v="...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		t.Method = http.MethodGet
-		t.URL = string(b)
+		t.URL = v.base + k.path(s.sent.Redirect) + "&v=" + strconv.Itoa(i)
 		t.Header = nil
 		if s.last != 0 {
 			t.Header = http.Header{"Cookie": {cookieName + "=" + strconv.FormatInt(s.last, 10)}}

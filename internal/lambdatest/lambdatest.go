@@ -7,12 +7,8 @@
 //	fn := lambdatest.Start(t, bootstrap, "TABLE_NAME=items")
 //	out, err := fn.Invoke(ctx, eventJSON)
 //
-// Build compiles the function for the host (CGO_ENABLED=0, -tags
-// lambda.norpc), as Lambda's provided.al2023 runtime runs it, into the
-// test's temporary directory. Start runs the RIE, built once per test
-// process into the Go build cache from the module's go.mod tool directive,
-// on free loopback ports; it is stopped when the test ends. The
-// function's stdout and stderr (its logs) are in Function.Logs.
+// The RIE is built once per test process into the Go build cache from the
+// module's go.mod tool directive; the function's logs are in Function.Logs.
 //
 // The RIE does not pass X-Ray trace headers on to the function, so traced
 // code runs with an unsampled facade segment.
@@ -59,16 +55,13 @@ func Build(t testkit.TB, pkg string) string {
 }
 
 // BuildTo compiles the Lambda function in pkg for the host into the file
-// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc. With Release, it also strips it as the deploy does (-trimpath
-// -ldflags='-s -w'), so its size and start-up are the deployed binary's.
+// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc.
 func BuildTo(out, pkg string, opts ...BuildOption) error {
-	var o buildOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
 	args := []string{"build", "-tags", "lambda.norpc"}
-	if o.release {
-		args = append(args, "-trimpath", "-ldflags=-s -w")
+	for _, o := range opts {
+		if o.release {
+			args = append(args, "-trimpath", "-ldflags=-s -w")
+		}
 	}
 	cmd := exec.Command("go", append(args, "-o", out, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -79,14 +72,11 @@ func BuildTo(out, pkg string, opts ...BuildOption) error {
 }
 
 // A BuildOption changes how BuildTo builds.
-type BuildOption func(*buildOptions)
+type BuildOption struct{ release bool }
 
-type buildOptions struct {
-	release bool
-}
-
-// Release strips the binary as the deploy does: -trimpath -ldflags='-s -w'.
-func Release() BuildOption { return func(o *buildOptions) { o.release = true } }
+// Release strips the binary as the deploy does (-trimpath -ldflags='-s
+// -w'), so its size and start-up are the deployed binary's.
+func Release() BuildOption { return BuildOption{release: true} }
 
 // rie builds the emulator once per process into the Go build cache (as
 // `go tool` does) and returns its path there: no file is left behind, and
@@ -105,8 +95,7 @@ var rie = sync.OnceValues(func() (string, error) {
 
 // Function is a function running under the RIE.
 type Function struct {
-	// URL is the RIE's invocation endpoint.
-	URL  string
+	url  string // the RIE's invocation endpoint
 	logs *testkit.Buffer
 	stop func()
 }
@@ -117,7 +106,7 @@ type Function struct {
 // tests may run several at once.
 func Start(t testkit.TB, bootstrap string, env ...string) *Function {
 	t.Helper()
-	fn, err := Run(bootstrap, env...)
+	fn, err := RunEnv(bootstrap, append(os.Environ(), env...))
 	if err != nil {
 		t.Fatalf("lambdatest: %v", err)
 	}
@@ -130,18 +119,13 @@ func Start(t testkit.TB, bootstrap string, env ...string) *Function {
 	return fn
 }
 
-// Run is Start outside a test: the caller stops the Function with Stop.
+// RunEnv is Start outside a test: the caller stops the Function with Stop.
 // The emulator starts bootstrap's process on the first invoke (that
-// invoke's INIT phase), not before.
-func Run(bootstrap string, env ...string) (*Function, error) {
-	return RunEnv(bootstrap, append(os.Environ(), env...))
-}
-
-// RunEnv is Run with exactly env as the environment of the emulator and
-// the function, none of this process's: Lambda's environment is not a
-// developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the ingest's
-// SDK configuration milliseconds that Lambda never pays, and a shell's
-// AWS_ENDPOINT_URL would point the API function elsewhere).
+// invoke's INIT phase), not before. env is the whole environment of the
+// emulator and the function, none of this process's: Lambda's environment
+// is not a developer's shell (a shell's AWS_CA_BUNDLE, for one, costs the
+// ingest's SDK configuration milliseconds that Lambda never pays, and a
+// shell's AWS_ENDPOINT_URL would point the API function elsewhere).
 func RunEnv(bootstrap string, env []string) (*Function, error) {
 	bin, err := rie()
 	if err != nil {
@@ -162,7 +146,7 @@ func RunEnv(bootstrap string, env []string) (*Function, error) {
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
-	fn := &Function{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
+	fn := &Function{url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", logs: &testkit.Buffer{}}
 	cmd.Stdout, cmd.Stderr = fn.logs, fn.logs
 	stop, err := testkit.StartProcess(cmd, invokeAddr, 10*time.Second)
 	if err != nil {
@@ -180,7 +164,7 @@ func (f *Function) Stop() { f.stop() }
 // function error is not a Go error: the payload is then the Lambda error
 // JSON ({"errorMessage": …, "errorType": …}); see FunctionError.
 func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(event))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(event))
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +192,7 @@ func FunctionError(payload []byte) bool {
 // Logs returns what the RIE and the function have printed so far.
 func (f *Function) Logs() string { return f.logs.String() }
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago.
+// freeAddr returns a loopback host:port that was free a moment ago.
 func freeAddr() (string, error) {
 	port, err := testkit.FreePort()
 	if err != nil {
