@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -135,8 +134,6 @@ type Cache struct {
 	gens [8]quarterGen
 	// hot counts lookups per campaign for Prewarm; nil when it is off.
 	hot *hotSet
-	// warmed counts the reads pre-warm asked for.
-	warmed atomic.Int64
 	// bg tracks background work (generation reads, pre-warm); stop ends it.
 	bg   sync.WaitGroup
 	stop chan struct{}
@@ -177,10 +174,15 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.PollInterval < 0 {
+		return nil, errors.New("cache: PollInterval must not be negative")
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
 	// Ristretto wants about ten counters per item it is expected to hold.
-	// (Sizing them from MaxBytes, at about 300 bytes per campaign, made 2.2
-	// million counters for 64 MiB: 13 MB allocated and 2–5 ms of every cold
-	// start, for a cache that holds a few hundred entries.)
+	// They follow Items, not MaxBytes: 64 MiB at about 300 bytes a campaign
+	// would allocate 13 MB of counters at every cold start.
 	counters := max(cfg.Items*10, 1000)
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry]{
 		NumCounters: counters,
@@ -191,7 +193,7 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	c := &Cache{next: next, cache: rc, cfg: cfg, stop: make(chan struct{})}
-	if err := c.startBackground(); err != nil {
+	if err := c.startPrewarm(); err != nil {
 		rc.Close()
 		return nil, err
 	}
@@ -258,17 +260,12 @@ func (c *Cache) Wait() { c.cache.Wait() }
 // window, and otherwise returns an error wrapping banner.ErrUnavailable and
 // the store's error. A canceled ctx returns ctx.Err().
 func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
-	pk := pack(k)
 	now := c.cfg.Now().UnixNano()
-	epoch := c.epoch(ctx, k.Quarter, now)
+	old, epoch, fresh := c.lookup(ctx, k, now)
 	if c.hot != nil {
 		c.hot.record(k, now)
 	}
-	old, ok := c.cache.Get(pk)
-	if ok && old.key != k {
-		old = nil // a key outside the packable range; never cached
-	}
-	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
+	if fresh {
 		if old.degraded {
 			c.annotate(ctx, Stale)
 			return old.c, nil
@@ -277,8 +274,8 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		return old.answer()
 	}
 
-	ch := c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
-		return c.load(ctx, k, pk, old, epoch)
+	ch := c.flight.DoChan(flightKey(k, epoch), func() (any, error) {
+		return c.load(ctx, k, old, epoch)
 	})
 	var res singleflight.Result
 	select {
@@ -308,6 +305,18 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 	return e.answer()
 }
 
+// lookup returns k's cached entry (nil if none), the epoch of k's quarter
+// for a lookup at now (Unix ns), and whether the entry answers without a
+// read: fresh, and degraded or read in the current epoch.
+func (c *Cache) lookup(ctx context.Context, k banner.Key, now int64) (old *entry, epoch uint64, fresh bool) {
+	epoch = c.epoch(ctx, k.Quarter, now)
+	old, ok := c.cache.Get(pack(k))
+	if ok && old.key != k {
+		old = nil // a key outside the packable range; never cached
+	}
+	return old, epoch, old != nil && now < old.fresh && (old.degraded || old.epoch == epoch)
+}
+
 // load reads k from the store, bounded by ReadTimeout and detached from the
 // cancellation of ctx (other callers share the read), and caches it tagged
 // with epoch, the quarter's epoch when the read started. When
@@ -315,7 +324,8 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 // and caches old, marked degraded, for RetryInterval: every caller sharing
 // the read, and those that come within RetryInterval, get old as a stale
 // serve.
-func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, epoch uint64) (*entry, error) {
+func (c *Cache) load(ctx context.Context, k banner.Key, old *entry, epoch uint64) (*entry, error) {
+	pk := pack(k)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ReadTimeout)
 	defer cancel()
 	camp, err := c.next.Campaign(rctx, k)
@@ -348,10 +358,10 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, e
 	}
 }
 
-// flightKey is the singleflight key of a read of pk started in epoch: a
+// flightKey is the singleflight key of a read of k started in epoch: a
 // lookup after a generation change never joins a read started before it.
-func flightKey(pk, epoch uint64) string {
-	return strconv.FormatUint(pk, 36) + "/" + strconv.FormatUint(epoch, 36)
+func flightKey(k banner.Key, epoch uint64) string {
+	return strconv.FormatUint(pack(k), 36) + "/" + strconv.FormatUint(epoch, 36)
 }
 
 // annotate must only be called on the caller's goroutine (never from
