@@ -109,33 +109,21 @@ func New(store banner.Store, opts Options) *Handler {
 
 // ServeHTTP routes the two endpoints.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	var (
-		rest     string
-		redirect bool
-	)
-	switch {
-	case strings.HasPrefix(path, "/api/campaigns/"):
-		rest = path[len("/api/campaigns/"):]
-		var ok bool
-		if rest, ok = strings.CutSuffix(rest, "/banners"); !ok || strings.Contains(rest, "/") {
-			h.error(w, http.StatusNotFound, "not found")
-			return
-		}
-	case strings.HasPrefix(path, "/campaigns/"):
-		rest = strings.TrimSuffix(path[len("/campaigns/"):], "/")
-		if strings.Contains(rest, "/") {
-			h.error(w, http.StatusNotFound, "not found")
-			return
-		}
+	var rest string
+	var ok, redirect bool
+	if rest, ok = strings.CutPrefix(r.URL.Path, "/api/campaigns/"); ok {
+		rest, ok = strings.CutSuffix(rest, "/banners")
+	} else if rest, ok = strings.CutPrefix(r.URL.Path, "/campaigns/"); ok {
+		rest = strings.TrimSuffix(rest, "/")
 		redirect = true
-	default:
+	}
+	if !ok || strings.Contains(rest, "/") {
 		h.error(w, http.StatusNotFound, "not found")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(cutString(r.Method, 32))+" not allowed, use GET")
+		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(r.Method[:min(len(r.Method), 32)])+" not allowed, use GET")
 		return
 	}
 	id, ok := banner.ParseID(rest)
@@ -199,7 +187,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 }
 
 // jsonString returns s encoded as the content of a JSON string (without
-// the quotes), as writeJSON's encoder writes it.
+// the quotes), as encoding/json writes it with SetEscapeHTML(false).
 func jsonString(s string) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -280,32 +268,16 @@ func notFound(k banner.Key) string {
 	return "campaign " + strconv.FormatInt(k.CampaignID, 10) + " has no banners in quarter " + strconv.Itoa(int(k.Quarter))
 }
 
-// error writes {"error": msg} with status.
+// error writes {"error": msg} with status, one line, as encoding/json
+// writes it. (net/http drops the body of a HEAD answer itself.)
 func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Cache-Control", "no-store")
-	h.writeJSON(w, status, struct {
-		Error string `json:"error"`
-	}{msg})
-}
-
-// writeJSON writes v as JSON with status. (net/http drops the body of a
-// HEAD answer itself.)
-func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only unsupported types fail, and ours are plain structs.
-		h.log.Error("encode JSON", "err", err)
-		b.Reset()
-		b.WriteString(`{"error":"internal error"}` + "\n")
-		status = http.StatusInternalServerError
-	}
+	body := append(append([]byte(`{"error":"`), jsonString(msg)...), "\"}\n"...)
 	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(b.Len()))
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
+	w.Write(body) //nolint:errcheck // the client went away; nothing to do
 }
 
 // quarter returns the quarter parameter: 0 when absent, false when present
@@ -346,11 +318,4 @@ func overHTTPS(r *http.Request) bool {
 	}
 	p := r.Header["X-Forwarded-Proto"]
 	return len(p) > 0 && p[0] == "https"
-}
-
-func cutString(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
