@@ -243,11 +243,7 @@ func (c *Cache) goBackground(f func()) bool {
 	if c.closed {
 		return false
 	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		f()
-	}()
+	c.bg.Go(f)
 	return true
 }
 

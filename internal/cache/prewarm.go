@@ -141,16 +141,11 @@ func (c *Cache) startPrewarm() error {
 	}
 	c.hot = newHotSet(p.TopK)
 	ctx, cancel := context.WithCancel(context.Background())
-	c.bg.Add(2)
-	go func() {
-		defer c.bg.Done()
+	c.bg.Go(func() {
 		<-c.stop
 		cancel()
-	}()
-	go func() {
-		defer c.bg.Done()
-		c.prewarmLoop(ctx)
-	}()
+	})
+	c.bg.Go(func() { c.prewarmLoop(ctx) })
 	return nil
 }
 
