@@ -65,15 +65,11 @@ type Banner struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	store     banner.Store
-	imageBase string
-	// imageJSON is imageBase + "image_" as JSON string content (escaped).
-	imageJSON    []byte
-	cookieMaxAge int
-	retryAfter   string
-	now          func() time.Time
-	log          *slog.Logger
-	annotate     func(ctx context.Context, key string, value any)
+	store banner.Store
+	opts  Options // defaults filled in
+	// imageJSON is ImageBaseURL + "image_" as JSON string content (escaped).
+	imageJSON  []byte
+	retryAfter string
 }
 
 // New returns a Handler serving banners from store.
@@ -93,18 +89,13 @@ func New(store banner.Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{
-		store:        store,
-		imageBase:    opts.ImageBaseURL,
-		cookieMaxAge: opts.CookieMaxAge,
-		retryAfter:   strconv.Itoa(opts.RetryAfter),
-		now:          opts.Now,
-		log:          opts.Logger,
-		annotate:     opts.Annotate,
+	return &Handler{
+		store: store,
+		opts:  opts,
+		// The image URLs' prefix is known now: escape it for JSON once.
+		imageJSON:  jsonString(opts.ImageBaseURL + "image_"),
+		retryAfter: strconv.Itoa(opts.RetryAfter),
 	}
-	// The image URLs' prefix is known now: escape it for JSON once.
-	h.imageJSON = jsonString(h.imageBase + "image_")
-	return h
 }
 
 // ServeHTTP routes the two endpoints.
@@ -137,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q == 0 {
-		q = banner.QuarterAt(h.now())
+		q = banner.QuarterAt(h.opts.Now())
 	}
 	h.serve(w, r, banner.Key{CampaignID: id, Quarter: q}, redirect)
 }
@@ -145,9 +136,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers for one campaign and quarter.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, redirect bool) {
 	ctx := r.Context()
-	if h.annotate != nil {
-		h.annotate(ctx, "campaign_id", k.CampaignID)
-		h.annotate(ctx, "quarter", int(k.Quarter))
+	if h.opts.Annotate != nil {
+		h.opts.Annotate(ctx, "campaign_id", k.CampaignID)
+		h.opts.Annotate(ctx, "quarter", int(k.Quarter))
 	}
 	c, err := h.store.Campaign(ctx, k)
 	if err != nil {
@@ -160,20 +151,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 		h.error(w, http.StatusNotFound, notFound(k))
 		return
 	}
-	if h.annotate != nil {
+	if h.opts.Annotate != nil {
 		// What was served: the ad tag serves one banner of the selection.
 		if redirect {
-			h.annotate(ctx, "banners", 1)
-			h.annotate(ctx, "banner_id", ids[0])
+			h.opts.Annotate(ctx, "banners", 1)
+			h.opts.Annotate(ctx, "banner_id", ids[0])
 		} else {
-			h.annotate(ctx, "banners", len(ids))
+			h.opts.Annotate(ctx, "banners", len(ids))
 		}
 	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	http.SetCookie(w, h.cookie(ids[0], overHTTPS(r)))
 	if redirect {
-		hdr.Set("Location", h.imageBase+"image_"+strconv.FormatInt(ids[0], 10)+".png")
+		hdr.Set("Location", h.opts.ImageBaseURL+"image_"+strconv.FormatInt(ids[0], 10)+".png")
 		w.WriteHeader(http.StatusFound)
 		return
 	}
@@ -236,7 +227,7 @@ func (h *Handler) cookie(id int64, https bool) *http.Cookie {
 		Name:     CookieName,
 		Value:    strconv.FormatInt(id, 10),
 		Path:     "/",
-		MaxAge:   h.cookieMaxAge,
+		MaxAge:   h.opts.CookieMaxAge,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
@@ -252,14 +243,14 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, k banner.Ke
 	case errors.Is(err, banner.ErrNotFound):
 		h.error(w, http.StatusNotFound, notFound(k))
 	case errors.Is(err, banner.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		h.log.WarnContext(r.Context(), "store unavailable", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
+		h.opts.Logger.WarnContext(r.Context(), "store unavailable", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
 		w.Header().Set("Retry-After", h.retryAfter)
 		h.error(w, http.StatusServiceUnavailable, "banners are temporarily unavailable, retry shortly")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		h.error(w, http.StatusServiceUnavailable, "request canceled")
 	default:
-		h.log.ErrorContext(r.Context(), "store failed", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
+		h.opts.Logger.ErrorContext(r.Context(), "store failed", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
 		h.error(w, http.StatusInternalServerError, "internal error")
 	}
 }
