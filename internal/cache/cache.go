@@ -262,12 +262,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		c.hot.record(k, now)
 	}
 	if fresh {
-		if old.degraded {
-			c.annotate(ctx, Stale)
-			return old.c, nil
-		}
-		c.annotate(ctx, Hit)
-		return old.answer()
+		return c.answer(ctx, old, Hit)
 	}
 
 	ch := c.flight.DoChan(flightKey(k, epoch), func() (any, error) {
@@ -283,8 +278,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		// The read was shared with a caller (or pre-warm) that had no
 		// stale entry to fall back on; this caller may have one.
 		if old != nil && !old.notFound && now < old.stale {
-			c.annotate(ctx, Stale)
-			return old.c, nil
+			return c.answer(ctx, old, Stale)
 		}
 		c.annotate(ctx, Miss)
 		if ctx.Err() != nil {
@@ -292,13 +286,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		}
 		return nil, fmt.Errorf("%w: %w", banner.ErrUnavailable, res.Err)
 	}
-	e := res.Val.(*entry)
-	if e.degraded {
-		c.annotate(ctx, Stale)
-		return e.c, nil
-	}
-	c.annotate(ctx, Miss)
-	return e.answer()
+	return c.answer(ctx, res.Val.(*entry), Miss)
 }
 
 // lookup returns k's cached entry (nil if none), the epoch of k's quarter
@@ -369,8 +357,13 @@ func (c *Cache) annotate(ctx context.Context, outcome string) {
 	}
 }
 
-// answer returns the entry's read model, or banner.ErrNotFound.
-func (e *entry) answer() (*banner.Campaign, error) {
+// answer tells Config.Annotate outcome, or Stale for a degraded entry (a
+// stale serve), and returns e's read model, or banner.ErrNotFound.
+func (c *Cache) answer(ctx context.Context, e *entry, outcome string) (*banner.Campaign, error) {
+	if e.degraded {
+		outcome = Stale
+	}
+	c.annotate(ctx, outcome)
 	if e.notFound {
 		return nil, banner.ErrNotFound
 	}

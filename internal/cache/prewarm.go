@@ -63,14 +63,6 @@ type hotSet struct {
 	}
 }
 
-func newHotSet(topK int) *hotSet {
-	h := &hotSet{limit: max(topK*4/hotShards, 16)}
-	for i := range h.shards {
-		h.shards[i].n = make(map[int64]uint32)
-	}
-	return h
-}
-
 // quarterOf returns the quarter of the Unix time now (ns), as
 // banner.QuarterAt does, without building a time.Time.
 func quarterOf(now int64) banner.Quarter {
@@ -139,7 +131,10 @@ func (c *Cache) startPrewarm() error {
 	if p.Concurrency == 0 {
 		p.Concurrency = DefaultPrewarmConcurrency
 	}
-	c.hot = newHotSet(p.TopK)
+	c.hot = &hotSet{limit: max(p.TopK*4/hotShards, 16)}
+	for i := range c.hot.shards {
+		c.hot.shards[i].n = make(map[int64]uint32)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.bg.Go(func() {
 		<-c.stop
