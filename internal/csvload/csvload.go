@@ -327,26 +327,20 @@ func readFile(l *Quarter, fsys fs.FS, k Kind, q banner.Quarter) error {
 // quotes and spaces from each field, and returns the number of fields, or
 // len(f)+1 when there are more fields than f holds.
 func split(row []byte, f *[3][]byte) int {
-	n := 0
-	for {
-		i := bytes.IndexByte(row, ',')
-		field := row
-		if i >= 0 {
-			field = row[:i]
-		}
+	for n := 0; ; n++ {
 		if n == len(f) {
 			return n + 1
 		}
+		field, rest, more := bytes.Cut(row, []byte{','})
 		field = bytes.TrimSpace(field)
 		if len(field) >= 2 && field[0] == '"' && field[len(field)-1] == '"' {
 			field = field[1 : len(field)-1]
 		}
 		f[n] = field
-		n++
-		if i < 0 {
-			return n
+		if !more {
+			return n + 1
 		}
-		row = row[i+1:]
+		row = rest
 	}
 }
 
