@@ -25,8 +25,8 @@ package cache
 //     once more.
 //   - A failed generation read leaves the epoch as it is: entries stay
 //     fresh, within TTL, and the read is retried after PollInterval.
-//     Stale-on-error and negative caching work as before; a degraded entry
-//     (a stale serve) keeps answering for RetryInterval whatever the epoch.
+//   - A degraded entry (a stale serve) answers for RetryInterval whatever
+//     the epoch; negative entries follow the epoch like any other.
 
 import (
 	"context"
