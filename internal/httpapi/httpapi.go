@@ -304,9 +304,6 @@ func lastBanner(r *http.Request) int64 {
 // connection (the function URL adapter says so too) or a proxy that says
 // so in X-Forwarded-Proto.
 func overHTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
 	p := r.Header["X-Forwarded-Proto"]
-	return len(p) > 0 && p[0] == "https"
+	return r.TLS != nil || len(p) > 0 && p[0] == "https"
 }
