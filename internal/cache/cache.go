@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -135,8 +134,6 @@ type Cache struct {
 	gens [8]quarterGen
 	// hot counts lookups per campaign for Prewarm; nil when it is off.
 	hot *hotSet
-	// warmed counts the reads pre-warm asked for.
-	warmed atomic.Int64
 	// bg tracks background work (generation reads, pre-warm); stop ends it.
 	bg   sync.WaitGroup
 	stop chan struct{}
@@ -177,10 +174,15 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.PollInterval < 0 {
+		return nil, errors.New("cache: PollInterval must not be negative")
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
 	// Ristretto wants about ten counters per item it is expected to hold.
-	// (Sizing them from MaxBytes, at about 300 bytes per campaign, made 2.2
-	// million counters for 64 MiB: 13 MB allocated and 2–5 ms of every cold
-	// start, for a cache that holds a few hundred entries.)
+	// They follow Items, not MaxBytes: 64 MiB at about 300 bytes a campaign
+	// would allocate 13 MB of counters at every cold start.
 	counters := max(cfg.Items*10, 1000)
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry]{
 		NumCounters: counters,
@@ -191,7 +193,7 @@ func New(next banner.Store, cfg Config) (*Cache, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	c := &Cache{next: next, cache: rc, cfg: cfg, stop: make(chan struct{})}
-	if err := c.startBackground(); err != nil {
+	if err := c.startPrewarm(); err != nil {
 		rc.Close()
 		return nil, err
 	}
@@ -241,11 +243,7 @@ func (c *Cache) goBackground(f func()) bool {
 	if c.closed {
 		return false
 	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		f()
-	}()
+	c.bg.Go(f)
 	return true
 }
 
@@ -258,27 +256,17 @@ func (c *Cache) Wait() { c.cache.Wait() }
 // window, and otherwise returns an error wrapping banner.ErrUnavailable and
 // the store's error. A canceled ctx returns ctx.Err().
 func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, error) {
-	pk := pack(k)
 	now := c.cfg.Now().UnixNano()
-	epoch := c.epoch(ctx, k.Quarter, now)
+	old, epoch, fresh := c.lookup(ctx, k, now)
 	if c.hot != nil {
 		c.hot.record(k, now)
 	}
-	old, ok := c.cache.Get(pk)
-	if ok && old.key != k {
-		old = nil // a key outside the packable range; never cached
-	}
-	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
-		if old.degraded {
-			c.annotate(ctx, Stale)
-			return old.c, nil
-		}
-		c.annotate(ctx, Hit)
-		return old.answer()
+	if fresh {
+		return c.answer(ctx, old, Hit)
 	}
 
-	ch := c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
-		return c.load(ctx, k, pk, old, epoch)
+	ch := c.flight.DoChan(flightKey(k, epoch), func() (any, error) {
+		return c.load(ctx, k, old, epoch)
 	})
 	var res singleflight.Result
 	select {
@@ -290,8 +278,7 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		// The read was shared with a caller (or pre-warm) that had no
 		// stale entry to fall back on; this caller may have one.
 		if old != nil && !old.notFound && now < old.stale {
-			c.annotate(ctx, Stale)
-			return old.c, nil
+			return c.answer(ctx, old, Stale)
 		}
 		c.annotate(ctx, Miss)
 		if ctx.Err() != nil {
@@ -299,13 +286,19 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 		}
 		return nil, fmt.Errorf("%w: %w", banner.ErrUnavailable, res.Err)
 	}
-	e := res.Val.(*entry)
-	if e.degraded {
-		c.annotate(ctx, Stale)
-		return e.c, nil
+	return c.answer(ctx, res.Val.(*entry), Miss)
+}
+
+// lookup returns k's cached entry (nil if none), the epoch of k's quarter
+// for a lookup at now (Unix ns), and whether the entry answers without a
+// read: fresh, and degraded or read in the current epoch.
+func (c *Cache) lookup(ctx context.Context, k banner.Key, now int64) (old *entry, epoch uint64, fresh bool) {
+	epoch = c.epoch(ctx, k.Quarter, now)
+	old, ok := c.cache.Get(pack(k))
+	if ok && old.key != k {
+		old = nil // a key outside the packable range; never cached
 	}
-	c.annotate(ctx, Miss)
-	return e.answer()
+	return old, epoch, old != nil && now < old.fresh && (old.degraded || old.epoch == epoch)
 }
 
 // load reads k from the store, bounded by ReadTimeout and detached from the
@@ -315,7 +308,8 @@ func (c *Cache) Campaign(ctx context.Context, k banner.Key) (*banner.Campaign, e
 // and caches old, marked degraded, for RetryInterval: every caller sharing
 // the read, and those that come within RetryInterval, get old as a stale
 // serve.
-func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, epoch uint64) (*entry, error) {
+func (c *Cache) load(ctx context.Context, k banner.Key, old *entry, epoch uint64) (*entry, error) {
+	pk := pack(k)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ReadTimeout)
 	defer cancel()
 	camp, err := c.next.Campaign(rctx, k)
@@ -348,10 +342,10 @@ func (c *Cache) load(ctx context.Context, k banner.Key, pk uint64, old *entry, e
 	}
 }
 
-// flightKey is the singleflight key of a read of pk started in epoch: a
+// flightKey is the singleflight key of a read of k started in epoch: a
 // lookup after a generation change never joins a read started before it.
-func flightKey(pk, epoch uint64) string {
-	return strconv.FormatUint(pk, 36) + "/" + strconv.FormatUint(epoch, 36)
+func flightKey(k banner.Key, epoch uint64) string {
+	return strconv.FormatUint(pack(k), 36) + "/" + strconv.FormatUint(epoch, 36)
 }
 
 // annotate must only be called on the caller's goroutine (never from
@@ -363,8 +357,13 @@ func (c *Cache) annotate(ctx context.Context, outcome string) {
 	}
 }
 
-// answer returns the entry's read model, or banner.ErrNotFound.
-func (e *entry) answer() (*banner.Campaign, error) {
+// answer tells Config.Annotate outcome, or Stale for a degraded entry (a
+// stale serve), and returns e's read model, or banner.ErrNotFound.
+func (c *Cache) answer(ctx context.Context, e *entry, outcome string) (*banner.Campaign, error) {
+	if e.degraded {
+		outcome = Stale
+	}
+	c.annotate(ctx, outcome)
 	if e.notFound {
 		return nil, banner.ErrNotFound
 	}

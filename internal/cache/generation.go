@@ -25,12 +25,11 @@ package cache
 //     once more.
 //   - A failed generation read leaves the epoch as it is: entries stay
 //     fresh, within TTL, and the read is retried after PollInterval.
-//     Stale-on-error and negative caching work as before; a degraded entry
-//     (a stale serve) keeps answering for RetryInterval whatever the epoch.
+//   - A degraded entry (a stale serve) answers for RetryInterval whatever
+//     the epoch; negative entries follow the epoch like any other.
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,18 +63,6 @@ type quarterGen struct {
 	gen     string
 	known   bool
 	recheck bool
-}
-
-// startBackground checks the generation and pre-warm settings and starts
-// the pre-warm loop when it is on.
-func (c *Cache) startBackground() error {
-	if c.cfg.PollInterval < 0 {
-		return errors.New("cache: PollInterval must not be negative")
-	}
-	if c.cfg.PollInterval == 0 {
-		c.cfg.PollInterval = DefaultPollInterval
-	}
-	return c.startPrewarm()
 }
 
 // epoch returns q's epoch for a lookup at now (Unix ns), first reading q's
@@ -140,13 +127,4 @@ func (c *Cache) poll(ctx context.Context, q banner.Quarter) {
 		g.recheck = false
 		g.epoch.Add(1)
 	}
-}
-
-// Generation returns the generation the cache last read for q, and whether
-// it has read one. Tests and diagnostics use it.
-func (c *Cache) Generation(q banner.Quarter) (string, bool) {
-	g := &c.gens[q&7]
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.gen, g.known
 }

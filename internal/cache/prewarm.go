@@ -20,6 +20,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"banners/internal/banner"
@@ -60,14 +61,6 @@ type hotSet struct {
 		mu sync.Mutex
 		n  map[int64]uint32
 	}
-}
-
-func newHotSet(topK int) *hotSet {
-	h := &hotSet{limit: max(topK*4/hotShards, 16)}
-	for i := range h.shards {
-		h.shards[i].n = make(map[int64]uint32)
-	}
-	return h
 }
 
 // quarterOf returns the quarter of the Unix time now (ns), as
@@ -111,10 +104,7 @@ func (h *hotSet) take(k int) []int64 {
 		s.mu.Unlock()
 	}
 	slices.SortFunc(all, func(a, b count) int {
-		if c := cmp.Compare(b.n, a.n); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.id, b.id))
 	})
 	ids := make([]int64, 0, min(k, len(all)))
 	for _, c := range all[:min(k, len(all))] {
@@ -141,18 +131,16 @@ func (c *Cache) startPrewarm() error {
 	if p.Concurrency == 0 {
 		p.Concurrency = DefaultPrewarmConcurrency
 	}
-	c.hot = newHotSet(p.TopK)
+	c.hot = &hotSet{limit: max(p.TopK*4/hotShards, 16)}
+	for i := range c.hot.shards {
+		c.hot.shards[i].n = make(map[int64]uint32)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c.bg.Add(2)
-	go func() {
-		defer c.bg.Done()
+	c.bg.Go(func() {
 		<-c.stop
 		cancel()
-	}()
-	go func() {
-		defer c.bg.Done()
-		c.prewarmLoop(ctx)
-	}()
+	})
+	c.bg.Go(func() { c.prewarmLoop(ctx) })
 	return nil
 }
 
@@ -186,8 +174,10 @@ func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 	q := banner.QuarterAt(boundary)
 	span := boundary.Sub(start) * 9 / 10
 	sem := make(chan struct{}, c.cfg.Prewarm.Concurrency)
-	var wg sync.WaitGroup
-	before := c.warmed.Load() // one pre-warm runs at a time
+	var (
+		wg    sync.WaitGroup
+		reads atomic.Int64
+	)
 	for i, id := range ids {
 		at := start.Add(span * time.Duration(i) / time.Duration(len(ids)))
 		if !sleepCtx(ctx, at.Sub(c.cfg.Now())) {
@@ -202,7 +192,7 @@ func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c.warmKey(ctx, banner.Key{CampaignID: id, Quarter: q})
+			c.warmKey(ctx, banner.Key{CampaignID: id, Quarter: q}, &reads)
 		})
 	}
 	wg.Wait()
@@ -210,31 +200,22 @@ func (c *Cache) warm(ctx context.Context, boundary time.Time) {
 		return
 	}
 	c.cfg.Logger.InfoContext(ctx, "next quarter pre-warmed", "quarter", int(q), "campaigns", len(ids),
-		"reads", c.warmed.Load()-before, "duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
+		"reads", reads.Load(), "duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
 }
 
 // warmKey reads k into the cache unless a fresh entry holds it, sharing a
-// read in flight. It neither annotates nor counts as a lookup.
-func (c *Cache) warmKey(ctx context.Context, k banner.Key) {
-	pk := pack(k)
-	now := c.cfg.Now().UnixNano()
-	epoch := c.epoch(ctx, k.Quarter, now)
-	old, ok := c.cache.Get(pk)
-	if ok && old.key != k {
-		old = nil
-	}
-	if old != nil && now < old.fresh && (old.degraded || old.epoch == epoch) {
+// read in flight, and counts the read in reads (a read shared with a
+// lookup counts too). It neither annotates nor counts as a lookup.
+func (c *Cache) warmKey(ctx context.Context, k banner.Key, reads *atomic.Int64) {
+	old, epoch, fresh := c.lookup(ctx, k, c.cfg.Now().UnixNano())
+	if fresh {
 		return
 	}
-	c.warmed.Add(1)
-	<-c.flight.DoChan(flightKey(pk, epoch), func() (any, error) {
-		return c.load(ctx, k, pk, old, epoch)
+	reads.Add(1)
+	<-c.flight.DoChan(flightKey(k, epoch), func() (any, error) {
+		return c.load(ctx, k, old, epoch)
 	})
 }
-
-// Warmed returns how many reads pre-warm has asked for so far (a read
-// shared with a lookup in flight counts once here too).
-func (c *Cache) Warmed() int64 { return c.warmed.Load() }
 
 // sleepCtx waits d, or until ctx ends; it reports whether d passed.
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -73,11 +74,6 @@ type Rejection struct {
 	Row string
 }
 
-// String formats r as "file:line: reason: row".
-func (r Rejection) String() string {
-	return fmt.Sprintf("%s:%d: %s: %q", r.File, r.Line, r.Reason, r.Row)
-}
-
 // FileStats counts one file's rows.
 type FileStats struct {
 	Name     string
@@ -103,9 +99,7 @@ func (r *Report) Accepted() int {
 func (r *Report) Rejected() int {
 	n := 0
 	for _, f := range r.Files {
-		for _, c := range f.Rejected {
-			n += c
-		}
+		n += sum(f.Rejected)
 	}
 	return n
 }
@@ -115,13 +109,8 @@ func (r *Report) String() string {
 	var b strings.Builder
 	for _, f := range r.Files {
 		fmt.Fprintf(&b, "%s: %d accepted, %d rejected", f.Name, f.Accepted, sum(f.Rejected))
-		reasons := make([]string, 0, len(f.Rejected))
-		for reason := range f.Rejected {
-			reasons = append(reasons, string(reason))
-		}
-		slices.Sort(reasons)
-		for _, reason := range reasons {
-			fmt.Fprintf(&b, "; %s: %d", reason, f.Rejected[Reason(reason)])
+		for _, reason := range slices.Sorted(maps.Keys(f.Rejected)) {
+			fmt.Fprintf(&b, "; %s: %d", reason, f.Rejected[reason])
 		}
 		b.WriteByte('\n')
 	}
@@ -129,6 +118,7 @@ func (r *Report) String() string {
 	return b.String()
 }
 
+// sum adds up a file's rejected rows over the reasons.
 func sum(m map[Reason]int) int {
 	n := 0
 	for _, c := range m {
@@ -337,26 +327,20 @@ func readFile(l *Quarter, fsys fs.FS, k Kind, q banner.Quarter) error {
 // quotes and spaces from each field, and returns the number of fields, or
 // len(f)+1 when there are more fields than f holds.
 func split(row []byte, f *[3][]byte) int {
-	n := 0
-	for {
-		i := bytes.IndexByte(row, ',')
-		field := row
-		if i >= 0 {
-			field = row[:i]
-		}
+	for n := 0; ; n++ {
 		if n == len(f) {
 			return n + 1
 		}
+		field, rest, more := bytes.Cut(row, []byte{','})
 		field = bytes.TrimSpace(field)
 		if len(field) >= 2 && field[0] == '"' && field[len(field)-1] == '"' {
 			field = field[1 : len(field)-1]
 		}
 		f[n] = field
-		n++
-		if i < 0 {
-			return n
+		if !more {
+			return n + 1
 		}
-		row = row[i+1:]
+		row = rest
 	}
 }
 

@@ -65,15 +65,11 @@ type Banner struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
-	store     banner.Store
-	imageBase string
-	// imageJSON is imageBase + "image_" as JSON string content (escaped).
-	imageJSON    []byte
-	cookieMaxAge int
-	retryAfter   string
-	now          func() time.Time
-	log          *slog.Logger
-	annotate     func(ctx context.Context, key string, value any)
+	store banner.Store
+	opts  Options // defaults filled in
+	// imageJSON is ImageBaseURL + "image_" as JSON string content (escaped).
+	imageJSON  []byte
+	retryAfter string
 }
 
 // New returns a Handler serving banners from store.
@@ -93,49 +89,32 @@ func New(store banner.Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{
-		store:        store,
-		imageBase:    opts.ImageBaseURL,
-		cookieMaxAge: opts.CookieMaxAge,
-		retryAfter:   strconv.Itoa(opts.RetryAfter),
-		now:          opts.Now,
-		log:          opts.Logger,
-		annotate:     opts.Annotate,
+	return &Handler{
+		store: store,
+		opts:  opts,
+		// The image URLs' prefix is known now: escape it for JSON once.
+		imageJSON:  jsonString(opts.ImageBaseURL + "image_"),
+		retryAfter: strconv.Itoa(opts.RetryAfter),
 	}
-	// The image URLs' prefix is known now: escape it for JSON once.
-	h.imageJSON = jsonString(h.imageBase + "image_")
-	return h
 }
 
 // ServeHTTP routes the two endpoints.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	var (
-		rest     string
-		redirect bool
-	)
-	switch {
-	case strings.HasPrefix(path, "/api/campaigns/"):
-		rest = path[len("/api/campaigns/"):]
-		var ok bool
-		if rest, ok = strings.CutSuffix(rest, "/banners"); !ok || strings.Contains(rest, "/") {
-			h.error(w, http.StatusNotFound, "not found")
-			return
-		}
-	case strings.HasPrefix(path, "/campaigns/"):
-		rest = strings.TrimSuffix(path[len("/campaigns/"):], "/")
-		if strings.Contains(rest, "/") {
-			h.error(w, http.StatusNotFound, "not found")
-			return
-		}
+	var rest string
+	var ok, redirect bool
+	if rest, ok = strings.CutPrefix(r.URL.Path, "/api/campaigns/"); ok {
+		rest, ok = strings.CutSuffix(rest, "/banners")
+	} else if rest, ok = strings.CutPrefix(r.URL.Path, "/campaigns/"); ok {
+		rest = strings.TrimSuffix(rest, "/")
 		redirect = true
-	default:
+	}
+	if !ok || strings.Contains(rest, "/") {
 		h.error(w, http.StatusNotFound, "not found")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(cutString(r.Method, 32))+" not allowed, use GET")
+		h.error(w, http.StatusMethodNotAllowed, "method "+strconv.Quote(r.Method[:min(len(r.Method), 32)])+" not allowed, use GET")
 		return
 	}
 	id, ok := banner.ParseID(rest)
@@ -149,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q == 0 {
-		q = banner.QuarterAt(h.now())
+		q = banner.QuarterAt(h.opts.Now())
 	}
 	h.serve(w, r, banner.Key{CampaignID: id, Quarter: q}, redirect)
 }
@@ -157,9 +136,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers for one campaign and quarter.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, redirect bool) {
 	ctx := r.Context()
-	if h.annotate != nil {
-		h.annotate(ctx, "campaign_id", k.CampaignID)
-		h.annotate(ctx, "quarter", int(k.Quarter))
+	if h.opts.Annotate != nil {
+		h.opts.Annotate(ctx, "campaign_id", k.CampaignID)
+		h.opts.Annotate(ctx, "quarter", int(k.Quarter))
 	}
 	c, err := h.store.Campaign(ctx, k)
 	if err != nil {
@@ -172,20 +151,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 		h.error(w, http.StatusNotFound, notFound(k))
 		return
 	}
-	if h.annotate != nil {
+	if h.opts.Annotate != nil {
 		// What was served: the ad tag serves one banner of the selection.
 		if redirect {
-			h.annotate(ctx, "banners", 1)
-			h.annotate(ctx, "banner_id", ids[0])
+			h.opts.Annotate(ctx, "banners", 1)
+			h.opts.Annotate(ctx, "banner_id", ids[0])
 		} else {
-			h.annotate(ctx, "banners", len(ids))
+			h.opts.Annotate(ctx, "banners", len(ids))
 		}
 	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	http.SetCookie(w, h.cookie(ids[0], overHTTPS(r)))
 	if redirect {
-		hdr.Set("Location", h.imageBase+"image_"+strconv.FormatInt(ids[0], 10)+".png")
+		hdr.Set("Location", h.opts.ImageBaseURL+"image_"+strconv.FormatInt(ids[0], 10)+".png")
 		w.WriteHeader(http.StatusFound)
 		return
 	}
@@ -199,7 +178,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k banner.Key, re
 }
 
 // jsonString returns s encoded as the content of a JSON string (without
-// the quotes), as writeJSON's encoder writes it.
+// the quotes), as encoding/json writes it with SetEscapeHTML(false).
 func jsonString(s string) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -248,7 +227,7 @@ func (h *Handler) cookie(id int64, https bool) *http.Cookie {
 		Name:     CookieName,
 		Value:    strconv.FormatInt(id, 10),
 		Path:     "/",
-		MaxAge:   h.cookieMaxAge,
+		MaxAge:   h.opts.CookieMaxAge,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
@@ -264,14 +243,14 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, k banner.Ke
 	case errors.Is(err, banner.ErrNotFound):
 		h.error(w, http.StatusNotFound, notFound(k))
 	case errors.Is(err, banner.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		h.log.WarnContext(r.Context(), "store unavailable", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
+		h.opts.Logger.WarnContext(r.Context(), "store unavailable", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
 		w.Header().Set("Retry-After", h.retryAfter)
 		h.error(w, http.StatusServiceUnavailable, "banners are temporarily unavailable, retry shortly")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		h.error(w, http.StatusServiceUnavailable, "request canceled")
 	default:
-		h.log.ErrorContext(r.Context(), "store failed", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
+		h.opts.Logger.ErrorContext(r.Context(), "store failed", "campaign_id", k.CampaignID, "quarter", int(k.Quarter), "err", err)
 		h.error(w, http.StatusInternalServerError, "internal error")
 	}
 }
@@ -280,32 +259,16 @@ func notFound(k banner.Key) string {
 	return "campaign " + strconv.FormatInt(k.CampaignID, 10) + " has no banners in quarter " + strconv.Itoa(int(k.Quarter))
 }
 
-// error writes {"error": msg} with status.
+// error writes {"error": msg} with status, one line, as encoding/json
+// writes it. (net/http drops the body of a HEAD answer itself.)
 func (h *Handler) error(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Cache-Control", "no-store")
-	h.writeJSON(w, status, struct {
-		Error string `json:"error"`
-	}{msg})
-}
-
-// writeJSON writes v as JSON with status. (net/http drops the body of a
-// HEAD answer itself.)
-func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only unsupported types fail, and ours are plain structs.
-		h.log.Error("encode JSON", "err", err)
-		b.Reset()
-		b.WriteString(`{"error":"internal error"}` + "\n")
-		status = http.StatusInternalServerError
-	}
+	body := append(append([]byte(`{"error":"`), jsonString(msg)...), "\"}\n"...)
 	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(b.Len()))
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
+	w.Write(body) //nolint:errcheck // the client went away; nothing to do
 }
 
 // quarter returns the quarter parameter: 0 when absent, false when present
@@ -341,16 +304,6 @@ func lastBanner(r *http.Request) int64 {
 // connection (the function URL adapter says so too) or a proxy that says
 // so in X-Forwarded-Proto.
 func overHTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
 	p := r.Header["X-Forwarded-Proto"]
-	return len(p) > 0 && p[0] == "https"
-}
-
-func cutString(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
+	return r.TLS != nil || len(p) > 0 && p[0] == "https"
 }

@@ -36,14 +36,12 @@ const PlaceholderType = "image/svg+xml"
 
 // Placeholder returns the SVG placeholder banner for id.
 func Placeholder(id int64) []byte {
-	var b bytes.Buffer
 	hue := (id * 47) % 360
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="250" viewBox="0 0 300 250">`+
+	return fmt.Appendf(nil, `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="250" viewBox="0 0 300 250">`+
 		`<rect width="300" height="250" fill="hsl(%d,55%%,45%%)"/>`+
 		`<rect x="10" y="10" width="280" height="230" fill="none" stroke="#fff" stroke-opacity=".5" stroke-width="2"/>`+
 		`<text x="150" y="118" font-family="sans-serif" font-size="56" font-weight="bold" fill="#fff" text-anchor="middle">%d</text>`+
 		`<text x="150" y="168" font-family="sans-serif" font-size="18" fill="#fff" text-anchor="middle">banner</text></svg>`, hue, id)
-	return b.Bytes()
 }
 
 // WritePlaceholders writes the placeholder of each banner in ids into dir

@@ -138,15 +138,13 @@ func logRejections(log *slog.Logger) func(csvload.Rejection) {
 // of conversions before clicks rejects them all at first). The operators'
 // metrics and the rejected-rows alarm read these fields (cdk/observability.go).
 func logFile(log *slog.Logger, kind csvload.Kind, f csvload.FileStats) int {
-	reasons := make(map[string]int, len(f.Rejected))
 	rejected := 0
-	for r, n := range f.Rejected {
-		reasons[string(r)] = n
+	for _, n := range f.Rejected {
 		rejected += n
 	}
 	invalid := rejected - f.Rejected[csvload.UnknownClick]
 	log.Info("file read", "file", f.Name, "kind", string(kind), "accepted", f.Accepted,
-		"rejected", rejected, "invalid", invalid, "reasons", reasons)
+		"rejected", rejected, "invalid", invalid, "reasons", f.Rejected)
 	return rejected
 }
 

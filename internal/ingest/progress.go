@@ -121,14 +121,10 @@ func LogProgress(log *slog.Logger, interval time.Duration, now func() time.Time)
 // group writes n with thousands separated by commas.
 func group(n int64) string {
 	s := strconv.FormatInt(n, 10)
-	var b []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b = append(b, ',')
-		}
-		b = append(b, s[i])
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	return string(b)
+	return s
 }
 
 // countingFS is an fs.FS whose files count what is read from them.

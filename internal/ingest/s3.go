@@ -74,11 +74,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.S3Event) error {
 	}
 	var errs []error
 	for _, t := range targets {
-		if err := h.loadQuarter(ctx, t.bucket, t.prefix, t.q); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, h.loadQuarter(ctx, t.bucket, t.prefix, t.q))
 	}
-	return errors.Join(errs...)
+	return errors.Join(errs...) // nil when every quarter loaded
 }
 
 // loadQuarter reads the three current files of quarter q under prefix in

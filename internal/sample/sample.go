@@ -87,14 +87,6 @@ type Shape struct {
 // Default is the built-in dataset's shape: the real data's size.
 var Default = Shape{Campaigns: Campaigns, Scale: 1, Branches: true}
 
-// valid reports whether s can be generated.
-func (s Shape) valid() error {
-	if s.Campaigns < 1 || s.Scale < 1 || (s.Branches && s.Campaigns > Campaigns) {
-		return fmt.Errorf("sample shape %+v: want Campaigns ≥ 1, Scale ≥ 1, Branches only with Campaigns ≤ %d", s, Campaigns)
-	}
-	return nil
-}
-
 // FS returns the dataset as an in-memory file system in the assignment's
 // layout, ready for csvload.LoadFS.
 func FS() fs.FS {
@@ -106,66 +98,32 @@ func FS() fs.FS {
 // assignment's layout. The same shape gives the same data every time.
 func Generate(s Shape) (fs.FS, error) {
 	fsys := fstest.MapFS{}
-	err := s.each(func(q banner.Quarter, files *[3]bytes.Buffer) error {
-		for i, k := range csvload.Kinds {
-			fsys[csvload.Path(k, q)] = &fstest.MapFile{Data: bytes.Clone(files[i].Bytes()), Mode: 0o644}
-		}
-		return nil
-	})
-	return fsys, err
-}
-
-// WriteShape writes a dataset of shape s into dir in the assignment's
-// layout, one quarter at a time, so that only one quarter is in memory.
-func WriteShape(dir string, s Shape) error {
-	return s.each(func(q banner.Quarter, files *[3]bytes.Buffer) error {
-		for i, k := range csvload.Kinds {
-			dst := filepath.Join(dir, filepath.FromSlash(csvload.Path(k, q)))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(dst, files[i].Bytes(), 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// each generates the quarters of s in order and hands each one's files
-// (impressions, clicks, conversions) to f.
-func (s Shape) each(f func(q banner.Quarter, files *[3]bytes.Buffer) error) error {
-	if err := s.valid(); err != nil {
-		return err
+	if s.Campaigns < 1 || s.Scale < 1 || (s.Branches && s.Campaigns > Campaigns) {
+		return fsys, fmt.Errorf("sample shape %+v: want Campaigns ≥ 1, Scale ≥ 1, Branches only with Campaigns ≤ %d", s, Campaigns)
 	}
 	clickID, conversionID := int64(100_000), int64(2_000)
 	for q := banner.Quarter(1); q <= banner.Quarters; q++ {
 		var files [3]bytes.Buffer
 		clickID, conversionID = generate(s, q, &files, clickID, conversionID)
-		if err := f(q, &files); err != nil {
-			return err
+		for i, k := range csvload.Kinds {
+			fsys[csvload.Path(k, q)] = &fstest.MapFile{Data: bytes.Clone(files[i].Bytes()), Mode: 0o644}
 		}
 	}
-	return nil
+	return fsys, nil
 }
 
 // WriteDir writes the dataset into dir in the assignment's layout.
 func WriteDir(dir string) error {
-	fsys := FS()
-	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(path))
+	for name, f := range FS().(fstest.MapFS) {
+		dst := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		return os.WriteFile(dst, data, 0o644)
-	})
+		if err := os.WriteFile(dst, f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generate writes quarter q's impressions, clicks and conversions into
