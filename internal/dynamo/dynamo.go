@@ -59,20 +59,13 @@ type operations struct {
 	putItem        func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	createTable    func(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	describeTable  describeTable
-	batchWriteItem batchWrite
+	batchWriteItem func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // describeTable is DescribeTable as the SDK's table waiter takes it.
 type describeTable func(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 
 func (f describeTable) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return f(ctx, in, optFns...)
-}
-
-// batchWrite is BatchWriteItem as a batchWriter.
-type batchWrite func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-
-func (f batchWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	return f(ctx, in, optFns...)
 }
 
@@ -155,6 +148,36 @@ func (s *Store) getConsistent(ctx context.Context, key map[string]types.Attribut
 		return nil, err
 	}
 	return out.Item, nil
+}
+
+// GenerationPK is the partition key of the per-quarter generation items;
+// their sort key is the quarter's, "Q#<q>". A generation item is tiny
+// (about 50 bytes), so reading it costs the least DynamoDB bills for a
+// read, whatever the size of the quarter's manifest.
+const GenerationPK = "GEN"
+
+func generationKey(q banner.Quarter) map[string]types.AttributeValue {
+	return itemKey(GenerationPK, quarterSK(q))
+}
+
+// Generation returns quarter q's generation, naming the last load of q
+// whose items were all written (its data's digest and run), or "" when no
+// load has finished since generation items exist. It changes exactly when a load changes q's data,
+// so a cache can keep q's entries until it does. It is one strongly
+// consistent GetItem of a ~50-byte item (1 RCU).
+func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
+	item, err := s.getConsistent(ctx, generationKey(q))
+	if err != nil {
+		return "", fmt.Errorf("get generation of quarter %d: %w", q, err)
+	}
+	if item == nil {
+		return "", nil
+	}
+	gen, err := decodeGeneration(item)
+	if err != nil {
+		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
+	}
+	return gen, nil
 }
 
 // CreateTable creates the table on demand (pay per request) with the

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -230,11 +231,16 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := &writer{api: s.ops.batchWriteItem, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
+	w := &writer{Store: s, q: q, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
-			s.release(ctx, q, pending)
+			// Give the lease back, so the next load need not wait for it to
+			// expire. Best effort: if this fails, the lease expires.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			pending.Lease = 0
+			_ = s.putManifest(ctx, q, pending, run, true)
 		}
 	}()
 
@@ -280,8 +286,9 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	// (whose items readers may have cached) a rerun of the earlier data
 	// must still move them on. A load that fails after this leaves the
 	// manifest not Done, so the next load writes it again.
-	if err := s.putGeneration(ctx, q, gen+"/"+run); err != nil {
-		return st, fmt.Errorf("put quarter %d: %w", q, err)
+	genItem := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen+"/"+run)}
+	if _, err := s.ops.putItem(ctx, genItem); err != nil {
+		return st, fmt.Errorf("put quarter %d: write generation of quarter %d: %w", q, q, err)
 	}
 
 	var stale []map[string]types.AttributeValue
@@ -303,16 +310,6 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, err
 	}
 	return st, nil
-}
-
-// release gives up a failed load's lease, so the next load need not wait
-// for it to expire. It is best effort: if it fails, the lease expires.
-func (s *Store) release(ctx context.Context, q banner.Quarter, pending manifest) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	run := pending.Gen
-	pending.Lease = 0
-	_ = s.putManifest(ctx, q, pending, run, true)
 }
 
 // quarterCampaigns returns q's non-empty campaigns and their IDs, both in
@@ -430,11 +427,6 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	return nil
 }
 
-// batchWriter is the one call the batch loop needs of *dynamodb.Client.
-type batchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-}
-
 // backoff says how long to wait before re-sending a batch (its
 // UnprocessedItems, or all of it after a throttling or retryable error),
 // and how often a batch may fail with an error other than throttling.
@@ -466,14 +458,11 @@ func (b backoff) delay(n int) time.Duration {
 	return mathrand.N(d)
 }
 
-// writer sends write requests to one table with BatchWriteItem, writers
-// calls at a time, and counts them in one WriteStats.
+// writer sends one PutQuarter's write requests to the store's table with
+// BatchWriteItem, writers calls at a time, and counts them in one WriteStats.
 type writer struct {
-	api      batchWriter
-	table    string
-	retry    backoff
-	q        banner.Quarter
-	progress func(Progress)
+	*Store
+	q banner.Quarter
 
 	mu      sync.Mutex // guards what follows
 	st      *WriteStats
@@ -563,11 +552,11 @@ func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRe
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	next := make(chan int)
+	var next atomic.Int64 // the batches taken so far
 	var wg sync.WaitGroup
 	for range min(writers, batches) {
 		wg.Go(func() {
-			for b := range next {
+			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
 				lo, hi := b*BatchSize, min(n, (b+1)*BatchSize)
 				reqs := make([]types.WriteRequest, 0, hi-lo)
 				for i := lo; i < hi; i++ {
@@ -580,15 +569,6 @@ func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRe
 			}
 		})
 	}
-feed:
-	for b := range batches {
-		select {
-		case next <- b:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	return w.stopped(context.Cause(ctx))
 }
@@ -628,7 +608,7 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 		if err := ctx.Err(); err != nil {
 			return w.stopped(context.Cause(ctx))
 		}
-		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+		out, err := w.ops.batchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems:           map[string][]types.WriteRequest{w.table: pending},
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		}, noRetries)
@@ -654,24 +634,12 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 		if throttled {
 			w.throttle(true)
 		}
-		err = sleep(ctx, w.retry.delay(attempt))
+		select { // a done ctx ends the loop at the next attempt
+		case <-ctx.Done():
+		case <-time.After(w.retry.delay(attempt)):
+		}
 		if throttled {
 			w.throttle(false)
 		}
-		if err != nil {
-			return w.stopped(err)
-		}
-	}
-}
-
-// sleep waits d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
