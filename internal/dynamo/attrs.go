@@ -41,9 +41,7 @@ const (
 
 // encodeCampaign returns c as a DynamoDB item, cutting Fill to MaxFill.
 func encodeCampaign(c *banner.Campaign) map[string]types.AttributeValue {
-	av := make(map[string]types.AttributeValue, 8)
-	av[PartitionKey] = str(campaignPK(c.CampaignID))
-	av[SortKey] = str(quarterSK(c.Quarter))
+	av := keyOf(c.Key)
 	av[attrConverting] = num(int64(c.Converting))
 	putList(av, attrEarnerIDs, len(c.Earners), func(i int) int64 { return c.Earners[i].BannerID })
 	putList(av, attrRevenues, len(c.Earners), func(i int) int64 { return c.Earners[i].Revenue })

@@ -99,9 +99,6 @@ func NewRetryer() aws.Retryer {
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// campaignPK returns the partition key of a campaign: "C#<id>".
-func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
-
 // quarterSK returns the sort key of a quarter: "Q#<q>".
 func quarterSK(q banner.Quarter) string { return "Q#" + strconv.Itoa(int(q)) }
 
@@ -110,9 +107,9 @@ func itemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{PartitionKey: str(pk), SortKey: str(sk)}
 }
 
-// keyOf returns the primary key of k's item.
+// keyOf returns the primary key of k's item: ("C#<campaign>", "Q#<q>").
 func keyOf(k banner.Key) map[string]types.AttributeValue {
-	return itemKey(campaignPK(k.CampaignID), quarterSK(k.Quarter))
+	return itemKey("C#"+strconv.FormatInt(k.CampaignID, 10), quarterSK(k.Quarter))
 }
 
 // Campaign returns the read model for k with one eventually consistent

@@ -244,12 +244,9 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		}
 	}()
 
-	oldIDs, err := s.readPages(ctx, q, old.Sets)
+	oldIDs, err := s.listed(ctx, q, old)
 	if err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
-	}
-	if len(old.Listed) > 0 {
-		oldIDs = slices.Compact(slices.Sorted(slices.Values(append(oldIDs, old.Listed...))))
 	}
 	if err := w.write(ctx, set.Pages, func(i int) types.WriteRequest {
 		page := ids[i*PageSize : min(len(ids), (i+1)*PageSize)]
@@ -259,12 +256,10 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	}
 	st.Pages = set.Pages
 
-	var vanished []int64
-	for _, id := range oldIDs {
-		if _, ok := slices.BinarySearch(ids, id); !ok {
-			vanished = append(vanished, id)
-		}
-	}
+	vanished := slices.DeleteFunc(oldIDs, func(id int64) bool {
+		_, ok := slices.BinarySearch(ids, id)
+		return ok
+	})
 	w.track(len(sorted) + len(vanished))
 	if err := w.write(ctx, len(sorted), func(i int) types.WriteRequest {
 		return types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(sorted[i])}}
@@ -305,11 +300,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: delete old manifest pages: %w", q, err)
 	}
 
-	final := manifest{Gen: gen, Done: true, Sets: []pageSet{set}}
-	if err := s.putManifest(ctx, q, final, run, true); err != nil {
-		return st, err
-	}
-	return st, nil
+	return st, s.putManifest(ctx, q, manifest{Gen: gen, Done: true, Sets: []pageSet{set}}, run, true)
 }
 
 // quarterCampaigns returns q's non-empty campaigns and their IDs, both in
@@ -377,12 +368,12 @@ func pageKey(q banner.Quarter, digest string, n int) map[string]types.AttributeV
 	return itemKey(pagePK+strconv.Itoa(n), quarterSK(q)+"#"+digest)
 }
 
-// readPages returns the sorted union of the campaign IDs the pages of sets
-// list, reading each page with a strongly consistent GetItem. A page that
-// is not there lists nothing (see PutQuarter).
-func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet) ([]int64, error) {
-	var ids []int64
-	for _, ps := range sets {
+// listed returns the sorted union of the campaign IDs m lists, itself and
+// on the pages of its sets, reading each page with a strongly consistent
+// GetItem. A page that is not there lists nothing (see PutQuarter).
+func (s *Store) listed(ctx context.Context, q banner.Quarter, m manifest) ([]int64, error) {
+	ids := slices.Clone(m.Listed)
+	for _, ps := range m.Sets {
 		for n := range ps.Pages {
 			item, err := s.getConsistent(ctx, pageKey(q, ps.Digest, n))
 			if err != nil {
@@ -451,9 +442,6 @@ func (b backoff) delay(n int) time.Duration {
 	d := b.Max
 	if n-1 < 30 && b.Base<<(n-1) < b.Max {
 		d = b.Base << (n - 1)
-	}
-	if d <= 0 {
-		return 0
 	}
 	return mathrand.N(d)
 }

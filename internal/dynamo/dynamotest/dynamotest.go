@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"banners/internal/dynamo"
@@ -52,7 +51,6 @@ type Server struct {
 	Name string
 	// URL is the server's endpoint, "http://127.0.0.1:<port>".
 	URL string
-	log *testkit.Buffer
 }
 
 // Each runs f as one subtest per server in Names, each with its own
@@ -105,14 +103,14 @@ func start(t testing.TB, name string) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
-	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &testkit.Buffer{}}
-	cmd.Stdout, cmd.Stderr = srv.log, srv.log
+	log := &testkit.Buffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	stop, err := testkit.StartProcess(cmd, net.JoinHostPort("127.0.0.1", p), 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("%v\n%s", err, srv.log)
+		return nil, fmt.Errorf("%v\n%s", err, log)
 	}
 	t.Cleanup(stop)
-	return srv, nil
+	return &Server{Name: name, URL: "http://127.0.0.1:" + p}, nil
 }
 
 // python returns the path of the python3 interpreter, resolved once: a
@@ -175,23 +173,20 @@ func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
 	return name
 }
 
-// Item is a table item decoded for comparison: numbers stay exact
-// (attributevalue.Number), lists are []any.
-type Item = map[string]any
-
 // Scan reads the whole table, pageSize items per Scan call (0 for the
 // server's 1 MB pages), following LastEvaluatedKey. It returns the campaign
-// and manifest items sorted by pk then sk, and the number of pages read.
+// and manifest items sorted by pk then sk, decoded for comparison (numbers
+// stay exact, as attributevalue.Number), and the number of pages read.
 // The per-quarter generation items (pk dynamo.GenerationPK) are left out:
 // they repeat a loaded manifest's gen for readers, and
 // dynamo.Store.Generation reads them.
-func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]Item, int) {
+func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]map[string]any, int) {
 	t.Helper()
 	in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}
 	if pageSize > 0 {
 		in.Limit = aws.Int32(pageSize)
 	}
-	var items []Item
+	var items []map[string]any
 	pages := 0
 	p := dynamodb.NewScanPaginator(client, in)
 	for p.HasMorePages() {
@@ -201,7 +196,7 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 		}
 		pages++
 		for _, av := range out.Items {
-			var it Item
+			var it map[string]any
 			if err := attributevalue.UnmarshalMapWithOptions(av, &it, func(o *attributevalue.DecoderOptions) {
 				o.UseNumber = true
 			}); err != nil {
@@ -212,29 +207,11 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 			}
 		}
 	}
-	slices.SortFunc(items, func(a, b Item) int {
-		key := func(it Item) string { return fmt.Sprint(it[dynamo.PartitionKey], "\x00", it[dynamo.SortKey]) }
+	slices.SortFunc(items, func(a, b map[string]any) int {
+		key := func(it map[string]any) string { return fmt.Sprint(it[dynamo.PartitionKey], "\x00", it[dynamo.SortKey]) }
 		return strings.Compare(key(a), key(b))
 	})
 	return items, pages
-}
-
-// Count returns the number of items in the table, generation items
-// included, with Scans that return counts only.
-func Count(t testing.TB, client *dynamodb.Client, table string) int {
-	t.Helper()
-	n := 0
-	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount,
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("count %s: %v", table, err)
-		}
-		n += int(out.Count)
-	}
-	return n
 }
 
 // HookClient is an aws.HTTPClient that calls Before ahead of every request
