@@ -25,10 +25,8 @@ import (
 
 // Key attribute names of the table.
 const (
-	// PartitionKey is the table's String partition key.
-	PartitionKey = "pk"
-	// SortKey is the table's String sort key.
-	SortKey = "sk"
+	PartitionKey = "pk" // the String partition key
+	SortKey      = "sk" // the String sort key
 )
 
 // MaxFill is the most Fill banners kept in an item. Fill is only stored for
@@ -50,10 +48,10 @@ type Store struct {
 // operations are the calls the store makes, as method values of the SDK's
 // client rather than the client itself. The X-Ray SDK links html/template,
 // whose reflection makes the linker keep every exported method of any type
-// reachable through an interface: a *dynamodb.Client field of Store (which
-// is served as a banner.Store) would keep all of the client's operations in
-// the API function's binary, 1.4 MB more to ship (16.4 against 15.0 MB,
-// bench/coldstart). TestLambdaLinksOnlyTheOperationsItCalls guards it.
+// reachable through an interface: a *dynamodb.Client field of Store (a
+// banner.Store) would keep all the client's operations in the API function,
+// 1.4 MB more (bench/coldstart). TestLambdaLinksOnlyTheOperationsItCalls
+// guards it.
 type operations struct {
 	getItem        func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	putItem        func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
@@ -82,12 +80,11 @@ func New(client *dynamodb.Client, table string) *Store {
 	return &Store{ops: ops, table: table, retry: defaultBackoff}
 }
 
-// NewRetryer returns the SDK retryer the service uses: the standard retryer
-// with 10 attempts instead of 3, backoff capped at 5 s, and no client-side
-// retry quota, so calls throttled together slow down instead of failing
-// with "retry quota exceeded" (a quarter's batch writes retry themselves,
-// see PutQuarter). Use it as aws.Config's Retryer, or with
-// config.WithRetryer.
+// NewRetryer returns the SDK retryer the service uses (as aws.Config's
+// Retryer): the standard one with 10 attempts instead of 3, backoff capped
+// at 5 s, and no client-side retry quota, so calls throttled together slow
+// down instead of failing with "retry quota exceeded". A quarter's batch
+// writes retry themselves (see PutQuarter).
 func NewRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 10
@@ -148,9 +145,7 @@ func (s *Store) getConsistent(ctx context.Context, key map[string]types.Attribut
 }
 
 // GenerationPK is the partition key of the per-quarter generation items;
-// their sort key is the quarter's, "Q#<q>". A generation item is tiny
-// (about 50 bytes), so reading it costs the least DynamoDB bills for a
-// read, whatever the size of the quarter's manifest.
+// their sort key is the quarter's, "Q#<q>".
 const GenerationPK = "GEN"
 
 func generationKey(q banner.Quarter) map[string]types.AttributeValue {

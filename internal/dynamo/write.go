@@ -32,9 +32,8 @@ const BatchSize = 25
 // a quarter of DynamoDB's 400 KB item limit, whatever the IDs.
 const PageSize = 10000
 
-// writers is how many BatchWriteItem calls a load keeps in flight: one
-// call takes a few milliseconds, and a fresh on-demand table accepts 4,000
-// writes a second.
+// writers is how many BatchWriteItem calls a load keeps in flight: a call
+// takes a few ms, and a fresh on-demand table accepts 4,000 writes a second.
 const writers = 8
 
 // Partition keys of the load's bookkeeping. A quarter's manifest is
@@ -52,9 +51,8 @@ var (
 	// lease on the manifest has not expired) or took the manifest over while
 	// PutQuarter ran. Nothing is lost: run the load again later.
 	ErrConflict = errors.New("another load of the same quarter is running")
-	// ErrThrottled means DynamoDB was still throttling the load's writes
-	// when the load's deadline came. The error also wraps
-	// context.DeadlineExceeded.
+	// ErrThrottled means DynamoDB still throttled the load's writes at its
+	// deadline. The error also wraps context.DeadlineExceeded.
 	ErrThrottled = errors.New("throttled past the load's deadline")
 )
 
@@ -63,8 +61,7 @@ type WriteStats struct {
 	Quarter banner.Quarter
 	// Put is the number of campaign items written.
 	Put int
-	// Deleted is the number of campaign items deleted because their campaign
-	// is no longer in the quarter.
+	// Deleted is the number of campaign items of vanished campaigns deleted.
 	Deleted int
 	// Unchanged is true when the manifest showed the same data fully loaded
 	// already: nothing was written.
@@ -76,13 +73,11 @@ type WriteStats struct {
 	// Retries is the number of BatchWriteItem calls that re-sent a batch or
 	// its UnprocessedItems.
 	Retries int
-	// Throttled is the wall time the load spent waiting for DynamoDB to
-	// accept writes it throttled.
+	// Throttled is the wall time the load spent waiting out throttling.
 	Throttled time.Duration
-	// WriteUnits is the write capacity DynamoDB reported its
-	// BatchWriteItem calls consumed (on demand: the write request units
-	// billed), if it reports it; the load's three PutItem calls of under
-	// 1 KB each are not in it.
+	// WriteUnits is the write capacity DynamoDB reported the BatchWriteItem
+	// calls consumed (on demand: the write request units billed), if it
+	// does; the load's three PutItem calls of under 1 KB each are not in it.
 	WriteUnits float64
 }
 
@@ -115,9 +110,8 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 	return &c
 }
 
-// manifest records what a quarter holds in the table. Its attributes (see
-// attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
-// when 0), p (L of S, the page sets) and c (L of N, left out when empty).
+// manifest records what a quarter holds in the table; each field's
+// attribute is named in brackets (see attrs.go).
 type manifest struct {
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
@@ -130,14 +124,13 @@ type manifest struct {
 	// in Unix milliseconds; 0 once it is Done or gave up.
 	Lease int64
 	// Sets (p) are the page sets that together list every campaign of the
-	// quarter that may have an item: one once Done, the last complete
-	// load's and the running one's (and those of loads interrupted since)
-	// before.
+	// quarter that may have an item: one once Done; before, the last
+	// complete load's, the running one's and those of loads interrupted since.
 	Sets []pageSet
-	// Listed (c, L of N) are campaigns the manifest lists itself, besides
-	// its pages, as a manifest written without pages lists every campaign
-	// of its quarter. A load reads them as old campaigns, keeps them while
-	// it runs and leaves them out once Done.
+	// Listed (c) are campaigns the manifest lists itself, as a manifest
+	// written without pages lists every campaign of its quarter. A load
+	// reads them as old campaigns, keeps them while it runs and leaves them
+	// out once Done.
 	Listed []int64
 }
 
@@ -168,8 +161,8 @@ const maxLease = 15 * time.Minute
 //  4. write the new data's pages;
 //  5. put the new campaign items, 25 per BatchWriteItem, 8 calls at a time;
 //  6. delete the items of old campaigns that are not new;
-//  7. write q's generation item (see Generation): the new data's digest,
-//     which readers poll to learn that q changed;
+//  7. write q's generation item (see Generation), which readers poll to
+//     learn that q changed;
 //  8. delete the old sets' pages;
 //  9. write the manifest listing only the new data's pages, Done, without
 //     lease.
@@ -276,11 +269,11 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	st.Deleted = len(vanished)
 	w.track(0)
 
-	// Every item of gen is in place: tell readers. The generation readers
-	// see names this run, not only the data: after an interrupted load
-	// (whose items readers may have cached) a rerun of the earlier data
-	// must still move them on. A load that fails after this leaves the
-	// manifest not Done, so the next load writes it again.
+	// Every item of gen is in place: tell readers. The generation names this
+	// run, not only the data: after an interrupted load (whose items readers
+	// may have cached) a rerun of the earlier data must still move them on.
+	// A load that fails after this leaves the manifest not Done, so the
+	// next load writes it again.
 	genItem := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen+"/"+run)}
 	if _, err := s.ops.putItem(ctx, genItem); err != nil {
 		return st, fmt.Errorf("put quarter %d: write generation of quarter %d: %w", q, q, err)
@@ -328,8 +321,7 @@ func quarterCampaigns(q banner.Quarter, campaigns []banner.Campaign) ([]*banner.
 }
 
 // digest identifies the content of a quarter's sorted campaigns as stored
-// (Fill cut to MaxFill): equal data, equal digest, whatever order it
-// arrived in.
+// (Fill cut to MaxFill): equal data, equal digest, in any order.
 func digest(sorted []*banner.Campaign) string {
 	h := sha256.New()
 	for _, c := range sorted {
@@ -403,9 +395,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	}
 	if exists {
 		in.ConditionExpression = aws.String(attrManifestGen + " = :gen")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":gen": &types.AttributeValueMemberS{Value: prevGen},
-		}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":gen": str(prevGen)}
 	}
 	_, err := s.ops.putItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
@@ -418,13 +408,10 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	return nil
 }
 
-// backoff says how long to wait before re-sending a batch (its
-// UnprocessedItems, or all of it after a throttling or retryable error),
-// and how often a batch may fail with an error other than throttling.
+// backoff paces the re-sending of a batch (see batch).
 type backoff struct {
-	// Attempts is the most BatchWriteItem calls per batch of 25 that fail
-	// with a retryable error other than throttling; throttling is waited
-	// out until the load's deadline.
+	// Attempts is the most BatchWriteItem calls per batch that fail with a
+	// retryable error other than throttling.
 	Attempts int
 	// Base is the first delay's upper bound; it doubles per attempt.
 	Base time.Duration
@@ -432,8 +419,7 @@ type backoff struct {
 	Max time.Duration
 }
 
-// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s between
-// calls, and gives a batch up after 10 failures that are not throttling.
+// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s.
 var defaultBackoff = backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 5 * time.Second}
 
 // delay returns a "full jitter" delay before attempt n+1, n ≥ 1: uniform in
@@ -529,10 +515,10 @@ func (w *writer) done(n int) {
 	}
 }
 
-// write sends the n requests req(0), …, req(n-1) in batches of
-// BatchSize, writers batches at a time, each until DynamoDB has processed
-// all of it. req is called from several goroutines. The first failure
-// stops the others, and write returns it.
+// write sends the n requests req(0), …, req(n-1) in batches of BatchSize,
+// writers batches at a time, each until DynamoDB has processed all of it.
+// req is called from several goroutines. The first failure stops the
+// others, and write returns it.
 func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRequest) error {
 	batches := (n + BatchSize - 1) / BatchSize
 	if batches == 0 {
