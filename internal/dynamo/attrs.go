@@ -205,26 +205,16 @@ type decoder struct {
 	err error
 }
 
-// get returns the attribute name, or nil when it is missing.
-func (d *decoder) get(name string) types.AttributeValue {
-	if d.err != nil {
-		return nil
-	}
-	v := d.av[name]
-	// A nil member, which DynamoDB never sends, is an error, not a panic.
-	// Every member type is a pointer.
-	if v != nil && reflect.ValueOf(v).IsNil() {
-		d.fail(name, "nil %s member", typeName(v))
-		return nil
-	}
-	return v
-}
-
 // member returns the attribute name as a T. ok is false when it is missing
-// or of another type, which is an error.
+// or of another type, which is an error, as is a nil member (DynamoDB never
+// sends one; every member type is a pointer).
 func member[T types.AttributeValue](d *decoder, name string) (v T, ok bool) {
-	av := d.get(name)
-	if av == nil {
+	av := d.av[name]
+	if d.err != nil || av == nil {
+		return v, false
+	}
+	if reflect.ValueOf(av).IsNil() {
+		d.fail(name, "nil %s member", typeName(av))
 		return v, false
 	}
 	if v, ok = av.(T); !ok {

@@ -188,7 +188,7 @@ func TestWriteNeverSendsMoreThan25(t *testing.T) {
 			f := &fakeBatch{}
 			var st WriteStats
 			w := newTestWriter(f, fastBackoff, &st)
-			w.track(tt.items)
+			w.total = tt.items
 			reqs := puts(tt.items)
 			require.NoError(t, w.write(t.Context(), len(reqs), func(i int) types.WriteRequest { return reqs[i] }))
 			slices.Sort(f.sizes)

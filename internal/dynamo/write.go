@@ -36,10 +36,9 @@ const PageSize = 10000
 // takes a few ms, and a fresh on-demand table accepts 4,000 writes a second.
 const writers = 8
 
-// Partition keys of the load's bookkeeping. A quarter's manifest is
-// (manifestPK, "Q#<q>"); its pages are ("PAGE#<n>", "Q#<q>#<digest>"), the
-// page number in the partition key so that one load's pages spread over
-// partitions.
+// Partition keys of a load's bookkeeping: a quarter's manifest is
+// (manifestPK, "Q#<q>"), its pages ("PAGE#<n>", "Q#<q>#<digest>"), the page
+// number in the partition key so that a load's pages spread over partitions.
 const (
 	manifestPK = "MANIFEST"
 	pagePK     = "PAGE#"
@@ -253,7 +252,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		_, ok := slices.BinarySearch(ids, id)
 		return ok
 	})
-	w.track(len(sorted) + len(vanished))
+	w.total = len(sorted) + len(vanished) // progress counts these writes
 	if err := w.write(ctx, len(sorted), func(i int) types.WriteRequest {
 		return types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(sorted[i])}}
 	}); err != nil {
@@ -267,7 +266,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: delete vanished campaigns: %w", q, err)
 	}
 	st.Deleted = len(vanished)
-	w.track(0)
+	w.total = 0
 
 	// Every item of gen is in place: tell readers. The generation names this
 	// run, not only the data: after an interrupted load (whose items readers
@@ -436,23 +435,15 @@ func (b backoff) delay(n int) time.Duration {
 // BatchWriteItem, writers calls at a time, and counts them in one WriteStats.
 type writer struct {
 	*Store
-	q banner.Quarter
+	q     banner.Quarter
+	total int // campaign items to write, for progress (0: not counted); set between writes
 
 	mu      sync.Mutex // guards what follows
 	st      *WriteStats
-	total   int       // campaign items to write, for progress; 0: not tracked
-	written int       // campaign items written so far
-	waiting int       // calls waiting out throttling now
-	since   time.Time // when waiting became non-zero
-	waited  time.Duration
-}
-
-// track makes the following writes count towards progress, total items in
-// all; 0 stops counting.
-func (w *writer) track(total int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.total, w.written = total, 0
+	written int           // campaign items written so far
+	waiting int           // calls waiting out throttling now
+	since   time.Time     // when waiting last changed
+	waited  time.Duration // until since
 }
 
 // throttledFor returns the wall time spent waiting out throttling so far.
@@ -469,21 +460,16 @@ func (w *writer) throttledLocked() time.Duration {
 	return w.waited
 }
 
-// throttle marks the start (on) or end of a call's wait for throttling.
-func (w *writer) throttle(on bool) {
+// throttle marks the start (+1) or end (-1) of a call's wait for
+// throttling.
+func (w *writer) throttle(delta int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if on {
-		if w.waiting == 0 {
-			w.since = time.Now()
-		}
-		w.waiting++
-		return
+	now := time.Now()
+	if w.waiting > 0 {
+		w.waited += now.Sub(w.since)
 	}
-	w.waiting--
-	if w.waiting == 0 {
-		w.waited += time.Since(w.since)
-	}
+	w.since, w.waiting = now, w.waiting+delta
 }
 
 // called counts one BatchWriteItem call, a retry if not the first, and
@@ -556,9 +542,8 @@ func (w *writer) stopped(err error) error {
 	return err
 }
 
-// noRetries turns the SDK's retries off for one call: batch retries
-// BatchWriteItem itself, to wait out throttling for as long as the load
-// may run and to know how long it waited.
+// noRetries turns the SDK's retries off for one call: batch re-sends a
+// batch itself, to wait out throttling until the deadline and time it.
 func noRetries(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
 var (
@@ -569,9 +554,8 @@ var (
 // batch sends one batch of at most BatchSize requests with BatchWriteItem
 // until DynamoDB has processed all of it. Throttling (a throttling error,
 // or UnprocessedItems) is waited out with exponential backoff and full
-// jitter until ctx's deadline; other errors the SDK would retry are
-// retried likewise, at most w.retry.Attempts calls; any other error fails
-// at once.
+// jitter until ctx's deadline; other errors the SDK would retry are retried
+// likewise, at most w.retry.Attempts calls; any other fails at once.
 func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 	if len(batch) > BatchSize {
 		return fmt.Errorf("batch of %d write requests, more than %d", len(batch), BatchSize)
@@ -606,14 +590,14 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 			return fmt.Errorf("batch write: %w", err)
 		}
 		if throttled {
-			w.throttle(true)
+			w.throttle(1)
 		}
 		select { // a done ctx ends the loop at the next attempt
 		case <-ctx.Done():
 		case <-time.After(w.retry.delay(attempt)):
 		}
 		if throttled {
-			w.throttle(false)
+			w.throttle(-1)
 		}
 	}
 }

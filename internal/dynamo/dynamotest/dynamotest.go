@@ -9,6 +9,7 @@ package dynamotest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/require"
 
 	"banners/internal/dynamo"
 	"banners/internal/testkit"
@@ -53,8 +55,7 @@ type Server struct {
 	URL string
 }
 
-// Each runs f as one subtest per server in Names, each with its own
-// server.
+// Each runs f as one subtest per server in Names, each with its own server.
 func Each(t *testing.T, f func(t *testing.T, srv *Server)) {
 	t.Helper()
 	for _, name := range Names {
@@ -68,9 +69,7 @@ func Each(t *testing.T, f func(t *testing.T, srv *Server)) {
 func Start(t testing.TB, name string) *Server {
 	t.Helper()
 	var last error
-	// A port found free can be taken by another process before the server
-	// binds it: try a few.
-	for range 3 {
+	for range 3 { // a free port may be taken before the server binds it
 		srv, err := start(t, name)
 		if err == nil {
 			return srv
@@ -176,10 +175,8 @@ func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
 // Scan reads the whole table, pageSize items per Scan call (0 for the
 // server's 1 MB pages), following LastEvaluatedKey. It returns the campaign
 // and manifest items sorted by pk then sk, decoded for comparison (numbers
-// stay exact, as attributevalue.Number), and the number of pages read.
-// The per-quarter generation items (pk dynamo.GenerationPK) are left out:
-// they repeat a loaded manifest's gen for readers, and
-// dynamo.Store.Generation reads them.
+// stay exact, as attributevalue.Number), and the number of pages read. The
+// generation items (pk dynamo.GenerationPK) are left out: Generation reads them.
 func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]map[string]any, int) {
 	t.Helper()
 	in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}
@@ -243,4 +240,95 @@ func (h *HookClient) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return hookHTTP.Do(req.WithContext(context.WithoutCancel(req.Context())))
+}
+
+// Proxy forwards TCP connections from a fixed loopback port to a server
+// until stopped; Start listens on the same port again. To a client,
+// stopping it looks like the server going away, while the server keeps its
+// data for when the proxy starts again.
+type Proxy struct {
+	// Addr is the proxy's host:port; point clients there.
+	Addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+// NewProxy starts a proxy to target (host:port) on a free loopback port and
+// stops it when t ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	p := &Proxy{Addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
+	p.Start(t)
+	p.Addr = p.ln.Addr().String()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start listens again, on the same port, after a Stop.
+func (p *Proxy) Start(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		return
+	}
+	var err error
+	for range 100 { // the port may linger for a moment after a stop
+		if p.ln, err = net.Listen("tcp", p.Addr); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, err)
+	go p.serve(p.ln)
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	for {
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.ln != ln {
+			// Stopped while this connection was being set up: it must not
+			// outlive the stop (it would let requests through).
+			p.mu.Unlock()
+			in.Close()
+			out.Close()
+			continue
+		}
+		p.conns[in], p.conns[out] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go pipe(in, out)
+		go pipe(out, in)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	io.Copy(dst, src) //nolint:errcheck // either side closing ends the pair
+	dst.Close()
+	src.Close()
+}
+
+// Stop closes the listener and every connection through it.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return
+	}
+	p.ln.Close()
+	p.ln = nil
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
 }
