@@ -123,14 +123,11 @@ func encodePage(q banner.Quarter, digest string, n int, ids []int64) map[string]
 // decodePage returns the campaign IDs a page lists.
 func decodePage(av map[string]types.AttributeValue) ([]int64, error) {
 	d := decoder{av: av}
-	var b []byte
-	if v, ok := member[*types.AttributeValueMemberB](&d, attrCampaigns); ok {
-		b = v.Value
+	v, ok := member[*types.AttributeValueMemberB](&d, attrCampaigns)
+	if !ok {
+		return nil, d.err // nil when c is missing: the page lists nothing
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	ids, err := unpackIDs(b)
+	ids, err := unpackIDs(v.Value)
 	if err != nil {
 		return nil, fmt.Errorf("attribute %q: %w", attrCampaigns, err)
 	}

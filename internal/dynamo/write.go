@@ -60,7 +60,7 @@ type WriteStats struct {
 	Quarter banner.Quarter
 	// Put is the number of campaign items written.
 	Put int
-	// Deleted is the number of campaign items of vanished campaigns deleted.
+	// Deleted counts the items deleted of campaigns no longer in the quarter.
 	Deleted int
 	// Unchanged is true when the manifest showed the same data fully loaded
 	// already: nothing was written.
