@@ -25,8 +25,10 @@ import (
 
 // Key attribute names of the table.
 const (
-	PartitionKey = "pk" // the String partition key
-	SortKey      = "sk" // the String sort key
+	// PartitionKey is the table's String partition key.
+	PartitionKey = "pk"
+	// SortKey is the table's String sort key.
+	SortKey = "sk"
 )
 
 // MaxFill is the most Fill banners kept in an item. Fill is only stored for

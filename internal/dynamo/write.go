@@ -460,8 +460,7 @@ func (w *writer) throttledLocked() time.Duration {
 	return w.waited
 }
 
-// throttle marks the start (+1) or end (-1) of a call's wait for
-// throttling.
+// throttle marks the start (+1) or end (-1) of a call's wait for throttling.
 func (w *writer) throttle(delta int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
