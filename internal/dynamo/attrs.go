@@ -18,9 +18,9 @@ import (
 // the API function would pay at every cold start. Strings are S, numbers N,
 // lists of numbers L of N, the manifest's page sets L of S, its done flag
 // BOOL, a page's campaign IDs B. An empty list and a zero lease are left
-// out. Decoding takes a missing attribute as the zero
-// value, ignores attributes it does not know, and rejects any other type,
-// or a number that does not parse, with an error naming the attribute.
+// out. Decoding takes a missing attribute as the zero value, ignores
+// attributes it does not know, and rejects any other type, or a number that
+// does not parse, with an error naming the attribute.
 
 // Attribute names. They are short: they count towards the item size and
 // so towards every read and write.
@@ -41,15 +41,13 @@ const (
 
 // encodeCampaign returns c as a DynamoDB item, cutting Fill to MaxFill.
 func encodeCampaign(c *banner.Campaign) map[string]types.AttributeValue {
-	av := make(map[string]types.AttributeValue, 8)
-	av[PartitionKey] = str(campaignPK(c.CampaignID))
-	av[SortKey] = str(quarterSK(c.Quarter))
+	av := keyOf(c.Key)
 	av[attrConverting] = num(int64(c.Converting))
-	putList(av, attrEarnerIDs, len(c.Earners), func(i int) int64 { return c.Earners[i].BannerID })
-	putList(av, attrRevenues, len(c.Earners), func(i int) int64 { return c.Earners[i].Revenue })
-	putList(av, attrClickedIDs, len(c.Clicked), func(i int) int64 { return c.Clicked[i].BannerID })
-	putList(av, attrClicks, len(c.Clicked), func(i int) int64 { return c.Clicked[i].Clicks })
-	putList(av, attrFill, min(len(c.Fill), MaxFill), func(i int) int64 { return c.Fill[i] })
+	putList(av, attrEarnerIDs, len(c.Earners), num, func(i int) int64 { return c.Earners[i].BannerID })
+	putList(av, attrRevenues, len(c.Earners), num, func(i int) int64 { return c.Earners[i].Revenue })
+	putList(av, attrClickedIDs, len(c.Clicked), num, func(i int) int64 { return c.Clicked[i].BannerID })
+	putList(av, attrClicks, len(c.Clicked), num, func(i int) int64 { return c.Clicked[i].Clicks })
+	putList(av, attrFill, min(len(c.Fill), MaxFill), num, func(i int) int64 { return c.Fill[i] })
 	return av
 }
 
@@ -78,14 +76,10 @@ func decodeCampaign(k banner.Key, av map[string]types.AttributeValue) (*banner.C
 // attributes returns m as quarter q's manifest item.
 func (m *manifest) attributes(q banner.Quarter) map[string]types.AttributeValue {
 	av := manifestKey(q)
-	if len(m.Sets) > 0 {
-		l := make([]types.AttributeValue, len(m.Sets))
-		for i, ps := range m.Sets {
-			l[i] = str(ps.Digest + "/" + strconv.Itoa(ps.Pages))
-		}
-		av[attrSets] = &types.AttributeValueMemberL{Value: l}
-	}
-	putList(av, attrCampaigns, len(m.Listed), func(i int) int64 { return m.Listed[i] })
+	putList(av, attrSets, len(m.Sets), str, func(i int) string {
+		return m.Sets[i].Digest + "/" + strconv.Itoa(m.Sets[i].Pages)
+	})
+	putList(av, attrCampaigns, len(m.Listed), num, func(i int) int64 { return m.Listed[i] })
 	av[attrManifestGen] = str(m.Gen)
 	av[attrDone] = &types.AttributeValueMemberBOOL{Value: m.Done}
 	if m.Lease != 0 {
@@ -129,14 +123,11 @@ func encodePage(q banner.Quarter, digest string, n int, ids []int64) map[string]
 // decodePage returns the campaign IDs a page lists.
 func decodePage(av map[string]types.AttributeValue) ([]int64, error) {
 	d := decoder{av: av}
-	var b []byte
-	if v, ok := member[*types.AttributeValueMemberB](&d, attrCampaigns); ok {
-		b = v.Value
+	v, ok := member[*types.AttributeValueMemberB](&d, attrCampaigns)
+	if !ok {
+		return nil, d.err // nil when c is missing: the page lists nothing
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	ids, err := unpackIDs(b)
+	ids, err := unpackIDs(v.Value)
 	if err != nil {
 		return nil, fmt.Errorf("attribute %q: %w", attrCampaigns, err)
 	}
@@ -171,9 +162,8 @@ func unpackIDs(b []byte) ([]int64, error) {
 	return ids, nil
 }
 
-// encodeGeneration returns q's generation item: its key and gen (g, S),
-// the digest of the quarter's data whose items are all in the table (see
-// Generation).
+// encodeGeneration returns q's generation item: its key and gen (g, S);
+// see Generation.
 func encodeGeneration(q banner.Quarter, gen string) map[string]types.AttributeValue {
 	av := generationKey(q)
 	av[attrGen] = str(gen)
@@ -193,15 +183,15 @@ func num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// putList sets av[name] to the list of the n numbers at(0), …, at(n-1),
-// or leaves it out when n is 0.
-func putList(av map[string]types.AttributeValue, name string, n int, at func(int) int64) {
+// putList sets av[name] to the list of the n values enc(at(0)), …,
+// enc(at(n-1)), or leaves it out when n is 0.
+func putList[T any](av map[string]types.AttributeValue, name string, n int, enc func(T) types.AttributeValue, at func(int) T) {
 	if n == 0 {
 		return
 	}
 	l := make([]types.AttributeValue, n)
 	for i := range l {
-		l[i] = num(at(i))
+		l[i] = enc(at(i))
 	}
 	av[name] = &types.AttributeValueMemberL{Value: l}
 }
@@ -212,26 +202,16 @@ type decoder struct {
 	err error
 }
 
-// get returns the attribute name, or nil when it is missing.
-func (d *decoder) get(name string) types.AttributeValue {
-	if d.err != nil {
-		return nil
-	}
-	v := d.av[name]
-	// A nil member, which DynamoDB never sends, is an error, not a panic.
-	// Every member type is a pointer.
-	if v != nil && reflect.ValueOf(v).IsNil() {
-		d.fail(name, "nil %s member", typeName(v))
-		return nil
-	}
-	return v
-}
-
 // member returns the attribute name as a T. ok is false when it is missing
-// or of another type, which is an error.
+// or of another type, which is an error, as is a nil member (DynamoDB never
+// sends one; every member type is a pointer).
 func member[T types.AttributeValue](d *decoder, name string) (v T, ok bool) {
-	av := d.get(name)
-	if av == nil {
+	av := d.av[name]
+	if d.err != nil || av == nil {
+		return v, false
+	}
+	if reflect.ValueOf(av).IsNil() {
+		d.fail(name, "nil %s member", typeName(av))
 		return v, false
 	}
 	if v, ok = av.(T); !ok {

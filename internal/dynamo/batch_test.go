@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeBatch is a batchWriter that records the size of every batch and
+// fakeBatch stands in for BatchWriteItem: it records the size of every batch and
 // answers with respond. It is safe for the writer's concurrent calls.
 type fakeBatch struct {
 	mu      sync.Mutex
@@ -86,8 +86,9 @@ func puts(n int) []types.WriteRequest {
 
 var fastBackoff = backoff{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond}
 
-func newTestWriter(api batchWriter, b backoff, st *WriteStats) *writer {
-	return &writer{api: api, table: "t", retry: b, q: 1, st: st}
+func newTestWriter(f *fakeBatch, b backoff, st *WriteStats) *writer {
+	s := &Store{ops: operations{batchWriteItem: f.BatchWriteItem}, table: "t", retry: b}
+	return &writer{Store: s, q: 1, st: st}
 }
 
 func TestWriteBatchRetries(t *testing.T) {
@@ -187,7 +188,7 @@ func TestWriteNeverSendsMoreThan25(t *testing.T) {
 			f := &fakeBatch{}
 			var st WriteStats
 			w := newTestWriter(f, fastBackoff, &st)
-			w.track(tt.items)
+			w.total = tt.items
 			reqs := puts(tt.items)
 			require.NoError(t, w.write(t.Context(), len(reqs), func(i int) types.WriteRequest { return reqs[i] }))
 			slices.Sort(f.sizes)

@@ -50,29 +50,22 @@ type Store struct {
 // operations are the calls the store makes, as method values of the SDK's
 // client rather than the client itself. The X-Ray SDK links html/template,
 // whose reflection makes the linker keep every exported method of any type
-// reachable through an interface: a *dynamodb.Client field of Store (which
-// is served as a banner.Store) would keep all of the client's operations in
-// the API function's binary, 1.4 MB more to ship (16.4 against 15.0 MB,
-// bench/coldstart). TestLambdaLinksOnlyTheOperationsItCalls guards it.
+// reachable through an interface: a *dynamodb.Client field of Store (a
+// banner.Store) would keep all the client's operations in the API function,
+// 1.4 MB more (bench/coldstart). TestLambdaLinksOnlyTheOperationsItCalls
+// guards it.
 type operations struct {
 	getItem        func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	putItem        func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	createTable    func(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	describeTable  describeTable
-	batchWriteItem batchWrite
+	batchWriteItem func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // describeTable is DescribeTable as the SDK's table waiter takes it.
 type describeTable func(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 
 func (f describeTable) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return f(ctx, in, optFns...)
-}
-
-// batchWrite is BatchWriteItem as a batchWriter.
-type batchWrite func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-
-func (f batchWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	return f(ctx, in, optFns...)
 }
 
@@ -89,12 +82,11 @@ func New(client *dynamodb.Client, table string) *Store {
 	return &Store{ops: ops, table: table, retry: defaultBackoff}
 }
 
-// NewRetryer returns the SDK retryer the service uses: the standard retryer
-// with 10 attempts instead of 3, backoff capped at 5 s, and no client-side
-// retry quota, so calls throttled together slow down instead of failing
-// with "retry quota exceeded" (a quarter's batch writes retry themselves,
-// see PutQuarter). Use it as aws.Config's Retryer, or with
-// config.WithRetryer.
+// NewRetryer returns the SDK retryer the service uses (as aws.Config's
+// Retryer): the standard one with 10 attempts instead of 3, backoff capped
+// at 5 s, and no client-side retry quota, so calls throttled together slow
+// down instead of failing with "retry quota exceeded". A quarter's batch
+// writes retry themselves (see PutQuarter).
 func NewRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 10
@@ -106,9 +98,6 @@ func NewRetryer() aws.Retryer {
 // Table returns the name of the table the store uses.
 func (s *Store) Table() string { return s.table }
 
-// campaignPK returns the partition key of a campaign: "C#<id>".
-func campaignPK(id int64) string { return "C#" + strconv.FormatInt(id, 10) }
-
 // quarterSK returns the sort key of a quarter: "Q#<q>".
 func quarterSK(q banner.Quarter) string { return "Q#" + strconv.Itoa(int(q)) }
 
@@ -117,9 +106,9 @@ func itemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{PartitionKey: str(pk), SortKey: str(sk)}
 }
 
-// keyOf returns the primary key of k's item.
+// keyOf returns the primary key of k's item: ("C#<campaign>", "Q#<q>").
 func keyOf(k banner.Key) map[string]types.AttributeValue {
-	return itemKey(campaignPK(k.CampaignID), quarterSK(k.Quarter))
+	return itemKey("C#"+strconv.FormatInt(k.CampaignID, 10), quarterSK(k.Quarter))
 }
 
 // Campaign returns the read model for k with one eventually consistent
@@ -155,6 +144,34 @@ func (s *Store) getConsistent(ctx context.Context, key map[string]types.Attribut
 		return nil, err
 	}
 	return out.Item, nil
+}
+
+// GenerationPK is the partition key of the per-quarter generation items;
+// their sort key is the quarter's, "Q#<q>".
+const GenerationPK = "GEN"
+
+func generationKey(q banner.Quarter) map[string]types.AttributeValue {
+	return itemKey(GenerationPK, quarterSK(q))
+}
+
+// Generation returns quarter q's generation, naming the last load of q
+// whose items were all written (its data's digest and run), or "" when no
+// load has finished since generation items exist. It changes exactly when a load changes q's data,
+// so a cache can keep q's entries until it does. It is one strongly
+// consistent GetItem of a ~50-byte item (1 RCU).
+func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
+	item, err := s.getConsistent(ctx, generationKey(q))
+	if err != nil {
+		return "", fmt.Errorf("get generation of quarter %d: %w", q, err)
+	}
+	if item == nil {
+		return "", nil
+	}
+	gen, err := decodeGeneration(item)
+	if err != nil {
+		return "", fmt.Errorf("decode generation of quarter %d: %w", q, err)
+	}
+	return gen, nil
 }
 
 // CreateTable creates the table on demand (pay per request) with the

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,15 +32,13 @@ const BatchSize = 25
 // a quarter of DynamoDB's 400 KB item limit, whatever the IDs.
 const PageSize = 10000
 
-// writers is how many BatchWriteItem calls a load keeps in flight: one
-// call takes a few milliseconds, and a fresh on-demand table accepts 4,000
-// writes a second.
+// writers is how many BatchWriteItem calls a load keeps in flight: a call
+// takes a few ms, and a fresh on-demand table accepts 4,000 writes a second.
 const writers = 8
 
-// Partition keys of the load's bookkeeping. A quarter's manifest is
-// (manifestPK, "Q#<q>"); its pages are ("PAGE#<n>", "Q#<q>#<digest>"), the
-// page number in the partition key so that one load's pages spread over
-// partitions.
+// Partition keys of a load's bookkeeping: a quarter's manifest is
+// (manifestPK, "Q#<q>"), its pages ("PAGE#<n>", "Q#<q>#<digest>"), the page
+// number in the partition key so that a load's pages spread over partitions.
 const (
 	manifestPK = "MANIFEST"
 	pagePK     = "PAGE#"
@@ -51,9 +50,8 @@ var (
 	// lease on the manifest has not expired) or took the manifest over while
 	// PutQuarter ran. Nothing is lost: run the load again later.
 	ErrConflict = errors.New("another load of the same quarter is running")
-	// ErrThrottled means DynamoDB was still throttling the load's writes
-	// when the load's deadline came. The error also wraps
-	// context.DeadlineExceeded.
+	// ErrThrottled means DynamoDB still throttled the load's writes at its
+	// deadline. The error also wraps context.DeadlineExceeded.
 	ErrThrottled = errors.New("throttled past the load's deadline")
 )
 
@@ -62,8 +60,7 @@ type WriteStats struct {
 	Quarter banner.Quarter
 	// Put is the number of campaign items written.
 	Put int
-	// Deleted is the number of campaign items deleted because their campaign
-	// is no longer in the quarter.
+	// Deleted counts the items deleted of campaigns no longer in the quarter.
 	Deleted int
 	// Unchanged is true when the manifest showed the same data fully loaded
 	// already: nothing was written.
@@ -75,13 +72,11 @@ type WriteStats struct {
 	// Retries is the number of BatchWriteItem calls that re-sent a batch or
 	// its UnprocessedItems.
 	Retries int
-	// Throttled is the wall time the load spent waiting for DynamoDB to
-	// accept writes it throttled.
+	// Throttled is the wall time the load spent waiting out throttling.
 	Throttled time.Duration
-	// WriteUnits is the write capacity DynamoDB reported its
-	// BatchWriteItem calls consumed (on demand: the write request units
-	// billed), if it reports it; the load's three PutItem calls of under
-	// 1 KB each are not in it.
+	// WriteUnits is the write capacity DynamoDB reported the BatchWriteItem
+	// calls consumed (on demand: the write request units billed), if it
+	// does; the load's three PutItem calls of under 1 KB each are not in it.
 	WriteUnits float64
 }
 
@@ -114,9 +109,8 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 	return &c
 }
 
-// manifest records what a quarter holds in the table. Its attributes (see
-// attrs.go) are pk and sk (S), gen (S), done (BOOL), lease (N, left out
-// when 0), p (L of S, the page sets) and c (L of N, left out when empty).
+// manifest records what a quarter holds in the table; each field's
+// attribute is named in brackets (see attrs.go).
 type manifest struct {
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
@@ -129,14 +123,13 @@ type manifest struct {
 	// in Unix milliseconds; 0 once it is Done or gave up.
 	Lease int64
 	// Sets (p) are the page sets that together list every campaign of the
-	// quarter that may have an item: one once Done, the last complete
-	// load's and the running one's (and those of loads interrupted since)
-	// before.
+	// quarter that may have an item: one once Done; before, the last
+	// complete load's, the running one's and those of loads interrupted since.
 	Sets []pageSet
-	// Listed (c, L of N) are campaigns the manifest lists itself, besides
-	// its pages, as a manifest written without pages lists every campaign
-	// of its quarter. A load reads them as old campaigns, keeps them while
-	// it runs and leaves them out once Done.
+	// Listed (c) are campaigns the manifest lists itself, as a manifest
+	// written without pages lists every campaign of its quarter. A load
+	// reads them as old campaigns, keeps them while it runs and leaves them
+	// out once Done.
 	Listed []int64
 }
 
@@ -167,8 +160,8 @@ const maxLease = 15 * time.Minute
 //  4. write the new data's pages;
 //  5. put the new campaign items, 25 per BatchWriteItem, 8 calls at a time;
 //  6. delete the items of old campaigns that are not new;
-//  7. write q's generation item (see Generation): the new data's digest,
-//     which readers poll to learn that q changed;
+//  7. write q's generation item (see Generation), which readers poll to
+//     learn that q changed;
 //  8. delete the old sets' pages;
 //  9. write the manifest listing only the new data's pages, Done, without
 //     lease.
@@ -230,20 +223,22 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	if err := s.putManifest(ctx, q, pending, old.Gen, found); err != nil {
 		return st, err
 	}
-	w := &writer{api: s.ops.batchWriteItem, table: s.table, retry: s.retry, q: q, progress: s.progress, st: &st}
+	w := &writer{Store: s, q: q, st: &st}
 	defer func() {
 		st.Throttled = w.throttledFor()
 		if err != nil {
-			s.release(ctx, q, pending)
+			// Give the lease back, so the next load need not wait for it to
+			// expire. Best effort: if this fails, the lease expires.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			pending.Lease = 0
+			_ = s.putManifest(ctx, q, pending, run, true)
 		}
 	}()
 
-	oldIDs, err := s.readPages(ctx, q, old.Sets)
+	oldIDs, err := s.listed(ctx, q, old)
 	if err != nil {
 		return st, fmt.Errorf("put quarter %d: %w", q, err)
-	}
-	if len(old.Listed) > 0 {
-		oldIDs = slices.Compact(slices.Sorted(slices.Values(append(oldIDs, old.Listed...))))
 	}
 	if err := w.write(ctx, set.Pages, func(i int) types.WriteRequest {
 		page := ids[i*PageSize : min(len(ids), (i+1)*PageSize)]
@@ -253,13 +248,11 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 	}
 	st.Pages = set.Pages
 
-	var vanished []int64
-	for _, id := range oldIDs {
-		if _, ok := slices.BinarySearch(ids, id); !ok {
-			vanished = append(vanished, id)
-		}
-	}
-	w.track(len(sorted) + len(vanished))
+	vanished := slices.DeleteFunc(oldIDs, func(id int64) bool {
+		_, ok := slices.BinarySearch(ids, id)
+		return ok
+	})
+	w.total = len(sorted) + len(vanished) // progress counts these writes
 	if err := w.write(ctx, len(sorted), func(i int) types.WriteRequest {
 		return types.WriteRequest{PutRequest: &types.PutRequest{Item: encodeCampaign(sorted[i])}}
 	}); err != nil {
@@ -273,15 +266,16 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: delete vanished campaigns: %w", q, err)
 	}
 	st.Deleted = len(vanished)
-	w.track(0)
+	w.total = 0
 
-	// Every item of gen is in place: tell readers. The generation readers
-	// see names this run, not only the data: after an interrupted load
-	// (whose items readers may have cached) a rerun of the earlier data
-	// must still move them on. A load that fails after this leaves the
-	// manifest not Done, so the next load writes it again.
-	if err := s.putGeneration(ctx, q, gen+"/"+run); err != nil {
-		return st, fmt.Errorf("put quarter %d: %w", q, err)
+	// Every item of gen is in place: tell readers. The generation names this
+	// run, not only the data: after an interrupted load (whose items readers
+	// may have cached) a rerun of the earlier data must still move them on.
+	// A load that fails after this leaves the manifest not Done, so the
+	// next load writes it again.
+	genItem := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: encodeGeneration(q, gen+"/"+run)}
+	if _, err := s.ops.putItem(ctx, genItem); err != nil {
+		return st, fmt.Errorf("put quarter %d: write generation of quarter %d: %w", q, q, err)
 	}
 
 	var stale []map[string]types.AttributeValue
@@ -298,21 +292,7 @@ func (s *Store) PutQuarter(ctx context.Context, q banner.Quarter, campaigns []ba
 		return st, fmt.Errorf("put quarter %d: delete old manifest pages: %w", q, err)
 	}
 
-	final := manifest{Gen: gen, Done: true, Sets: []pageSet{set}}
-	if err := s.putManifest(ctx, q, final, run, true); err != nil {
-		return st, err
-	}
-	return st, nil
-}
-
-// release gives up a failed load's lease, so the next load need not wait
-// for it to expire. It is best effort: if it fails, the lease expires.
-func (s *Store) release(ctx context.Context, q banner.Quarter, pending manifest) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	run := pending.Gen
-	pending.Lease = 0
-	_ = s.putManifest(ctx, q, pending, run, true)
+	return st, s.putManifest(ctx, q, manifest{Gen: gen, Done: true, Sets: []pageSet{set}}, run, true)
 }
 
 // quarterCampaigns returns q's non-empty campaigns and their IDs, both in
@@ -340,8 +320,7 @@ func quarterCampaigns(q banner.Quarter, campaigns []banner.Campaign) ([]*banner.
 }
 
 // digest identifies the content of a quarter's sorted campaigns as stored
-// (Fill cut to MaxFill): equal data, equal digest, whatever order it
-// arrived in.
+// (Fill cut to MaxFill): equal data, equal digest, in any order.
 func digest(sorted []*banner.Campaign) string {
 	h := sha256.New()
 	for _, c := range sorted {
@@ -380,12 +359,12 @@ func pageKey(q banner.Quarter, digest string, n int) map[string]types.AttributeV
 	return itemKey(pagePK+strconv.Itoa(n), quarterSK(q)+"#"+digest)
 }
 
-// readPages returns the sorted union of the campaign IDs the pages of sets
-// list, reading each page with a strongly consistent GetItem. A page that
-// is not there lists nothing (see PutQuarter).
-func (s *Store) readPages(ctx context.Context, q banner.Quarter, sets []pageSet) ([]int64, error) {
-	var ids []int64
-	for _, ps := range sets {
+// listed returns the sorted union of the campaign IDs m lists, itself and
+// on the pages of its sets, reading each page with a strongly consistent
+// GetItem. A page that is not there lists nothing (see PutQuarter).
+func (s *Store) listed(ctx context.Context, q banner.Quarter, m manifest) ([]int64, error) {
+	ids := slices.Clone(m.Listed)
+	for _, ps := range m.Sets {
 		for n := range ps.Pages {
 			item, err := s.getConsistent(ctx, pageKey(q, ps.Digest, n))
 			if err != nil {
@@ -415,9 +394,7 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	}
 	if exists {
 		in.ConditionExpression = aws.String(attrManifestGen + " = :gen")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":gen": &types.AttributeValueMemberS{Value: prevGen},
-		}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":gen": str(prevGen)}
 	}
 	_, err := s.ops.putItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
@@ -430,18 +407,10 @@ func (s *Store) putManifest(ctx context.Context, q banner.Quarter, m manifest, p
 	return nil
 }
 
-// batchWriter is the one call the batch loop needs of *dynamodb.Client.
-type batchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-}
-
-// backoff says how long to wait before re-sending a batch (its
-// UnprocessedItems, or all of it after a throttling or retryable error),
-// and how often a batch may fail with an error other than throttling.
+// backoff paces the re-sending of a batch (see batch).
 type backoff struct {
-	// Attempts is the most BatchWriteItem calls per batch of 25 that fail
-	// with a retryable error other than throttling; throttling is waited
-	// out until the load's deadline.
+	// Attempts is the most BatchWriteItem calls per batch that fail with a
+	// retryable error other than throttling.
 	Attempts int
 	// Base is the first delay's upper bound; it doubles per attempt.
 	Base time.Duration
@@ -449,8 +418,7 @@ type backoff struct {
 	Max time.Duration
 }
 
-// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s between
-// calls, and gives a batch up after 10 failures that are not throttling.
+// defaultBackoff waits up to 50 ms, 100 ms, … capped at 5 s.
 var defaultBackoff = backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 5 * time.Second}
 
 // delay returns a "full jitter" delay before attempt n+1, n ≥ 1: uniform in
@@ -460,36 +428,22 @@ func (b backoff) delay(n int) time.Duration {
 	if n-1 < 30 && b.Base<<(n-1) < b.Max {
 		d = b.Base << (n - 1)
 	}
-	if d <= 0 {
-		return 0
-	}
 	return mathrand.N(d)
 }
 
-// writer sends write requests to one table with BatchWriteItem, writers
-// calls at a time, and counts them in one WriteStats.
+// writer sends one PutQuarter's write requests to the store's table with
+// BatchWriteItem, writers calls at a time, and counts them in one WriteStats.
 type writer struct {
-	api      batchWriter
-	table    string
-	retry    backoff
-	q        banner.Quarter
-	progress func(Progress)
+	*Store
+	q     banner.Quarter
+	total int // campaign items to write, for progress (0: not counted); set between writes
 
 	mu      sync.Mutex // guards what follows
 	st      *WriteStats
-	total   int       // campaign items to write, for progress; 0: not tracked
-	written int       // campaign items written so far
-	waiting int       // calls waiting out throttling now
-	since   time.Time // when waiting became non-zero
-	waited  time.Duration
-}
-
-// track makes the following writes count towards progress, total items in
-// all; 0 stops counting.
-func (w *writer) track(total int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.total, w.written = total, 0
+	written int           // campaign items written so far
+	waiting int           // calls waiting out throttling now
+	since   time.Time     // when waiting last changed
+	waited  time.Duration // until since
 }
 
 // throttledFor returns the wall time spent waiting out throttling so far.
@@ -506,21 +460,15 @@ func (w *writer) throttledLocked() time.Duration {
 	return w.waited
 }
 
-// throttle marks the start (on) or end of a call's wait for throttling.
-func (w *writer) throttle(on bool) {
+// throttle marks the start (+1) or end (-1) of a call's wait for throttling.
+func (w *writer) throttle(delta int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if on {
-		if w.waiting == 0 {
-			w.since = time.Now()
-		}
-		w.waiting++
-		return
+	now := time.Now()
+	if w.waiting > 0 {
+		w.waited += now.Sub(w.since)
 	}
-	w.waiting--
-	if w.waiting == 0 {
-		w.waited += time.Since(w.since)
-	}
+	w.since, w.waiting = now, w.waiting+delta
 }
 
 // called counts one BatchWriteItem call, a retry if not the first, and
@@ -552,10 +500,10 @@ func (w *writer) done(n int) {
 	}
 }
 
-// write sends the n requests req(0), …, req(n-1) in batches of
-// BatchSize, writers batches at a time, each until DynamoDB has processed
-// all of it. req is called from several goroutines. The first failure
-// stops the others, and write returns it.
+// write sends the n requests req(0), …, req(n-1) in batches of BatchSize,
+// writers batches at a time, each until DynamoDB has processed all of it.
+// req is called from several goroutines. The first failure stops the
+// others, and write returns it.
 func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRequest) error {
 	batches := (n + BatchSize - 1) / BatchSize
 	if batches == 0 {
@@ -563,11 +511,11 @@ func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRe
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	next := make(chan int)
+	var next atomic.Int64 // the batches taken so far
 	var wg sync.WaitGroup
 	for range min(writers, batches) {
 		wg.Go(func() {
-			for b := range next {
+			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
 				lo, hi := b*BatchSize, min(n, (b+1)*BatchSize)
 				reqs := make([]types.WriteRequest, 0, hi-lo)
 				for i := lo; i < hi; i++ {
@@ -580,15 +528,6 @@ func (w *writer) write(ctx context.Context, n int, req func(i int) types.WriteRe
 			}
 		})
 	}
-feed:
-	for b := range batches {
-		select {
-		case next <- b:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	return w.stopped(context.Cause(ctx))
 }
@@ -602,9 +541,8 @@ func (w *writer) stopped(err error) error {
 	return err
 }
 
-// noRetries turns the SDK's retries off for one call: batch retries
-// BatchWriteItem itself, to wait out throttling for as long as the load
-// may run and to know how long it waited.
+// noRetries turns the SDK's retries off for one call: batch re-sends a
+// batch itself, to wait out throttling until the deadline and time it.
 func noRetries(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
 var (
@@ -615,9 +553,8 @@ var (
 // batch sends one batch of at most BatchSize requests with BatchWriteItem
 // until DynamoDB has processed all of it. Throttling (a throttling error,
 // or UnprocessedItems) is waited out with exponential backoff and full
-// jitter until ctx's deadline; other errors the SDK would retry are
-// retried likewise, at most w.retry.Attempts calls; any other error fails
-// at once.
+// jitter until ctx's deadline; other errors the SDK would retry are retried
+// likewise, at most w.retry.Attempts calls; any other fails at once.
 func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 	if len(batch) > BatchSize {
 		return fmt.Errorf("batch of %d write requests, more than %d", len(batch), BatchSize)
@@ -628,7 +565,7 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 		if err := ctx.Err(); err != nil {
 			return w.stopped(context.Cause(ctx))
 		}
-		out, err := w.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+		out, err := w.ops.batchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems:           map[string][]types.WriteRequest{w.table: pending},
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		}, noRetries)
@@ -652,26 +589,14 @@ func (w *writer) batch(ctx context.Context, batch []types.WriteRequest) error {
 			return fmt.Errorf("batch write: %w", err)
 		}
 		if throttled {
-			w.throttle(true)
+			w.throttle(1)
 		}
-		err = sleep(ctx, w.retry.delay(attempt))
+		select { // a done ctx ends the loop at the next attempt
+		case <-ctx.Done():
+		case <-time.After(w.retry.delay(attempt)):
+		}
 		if throttled {
-			w.throttle(false)
+			w.throttle(-1)
 		}
-		if err != nil {
-			return w.stopped(err)
-		}
-	}
-}
-
-// sleep waits d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

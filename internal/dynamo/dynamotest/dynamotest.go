@@ -9,6 +9,7 @@ package dynamotest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -24,8 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/require"
 
 	"banners/internal/dynamo"
 	"banners/internal/testkit"
@@ -52,11 +53,9 @@ type Server struct {
 	Name string
 	// URL is the server's endpoint, "http://127.0.0.1:<port>".
 	URL string
-	log *testkit.Buffer
 }
 
-// Each runs f as one subtest per server in Names, each with its own
-// server.
+// Each runs f as one subtest per server in Names, each with its own server.
 func Each(t *testing.T, f func(t *testing.T, srv *Server)) {
 	t.Helper()
 	for _, name := range Names {
@@ -70,9 +69,7 @@ func Each(t *testing.T, f func(t *testing.T, srv *Server)) {
 func Start(t testing.TB, name string) *Server {
 	t.Helper()
 	var last error
-	// A port found free can be taken by another process before the server
-	// binds it: try a few.
-	for range 3 {
+	for range 3 { // a free port may be taken before the server binds it
 		srv, err := start(t, name)
 		if err == nil {
 			return srv
@@ -105,14 +102,14 @@ func start(t testing.TB, name string) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
-	srv := &Server{Name: name, URL: "http://127.0.0.1:" + p, log: &testkit.Buffer{}}
-	cmd.Stdout, cmd.Stderr = srv.log, srv.log
+	log := &testkit.Buffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	stop, err := testkit.StartProcess(cmd, net.JoinHostPort("127.0.0.1", p), 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("%v\n%s", err, srv.log)
+		return nil, fmt.Errorf("%v\n%s", err, log)
 	}
 	t.Cleanup(stop)
-	return srv, nil
+	return &Server{Name: name, URL: "http://127.0.0.1:" + p}, nil
 }
 
 // python returns the path of the python3 interpreter, resolved once: a
@@ -175,23 +172,18 @@ func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
 	return name
 }
 
-// Item is a table item decoded for comparison: numbers stay exact
-// (attributevalue.Number), lists are []any.
-type Item = map[string]any
-
 // Scan reads the whole table, pageSize items per Scan call (0 for the
 // server's 1 MB pages), following LastEvaluatedKey. It returns the campaign
-// and manifest items sorted by pk then sk, and the number of pages read.
-// The per-quarter generation items (pk dynamo.GenerationPK) are left out:
-// they repeat a loaded manifest's gen for readers, and
-// dynamo.Store.Generation reads them.
-func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]Item, int) {
+// and manifest items sorted by pk then sk, decoded for comparison (numbers
+// stay exact, as attributevalue.Number), and the number of pages read. The
+// generation items (pk dynamo.GenerationPK) are left out: Generation reads them.
+func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) ([]map[string]any, int) {
 	t.Helper()
 	in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}
 	if pageSize > 0 {
 		in.Limit = aws.Int32(pageSize)
 	}
-	var items []Item
+	var items []map[string]any
 	pages := 0
 	p := dynamodb.NewScanPaginator(client, in)
 	for p.HasMorePages() {
@@ -201,7 +193,7 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 		}
 		pages++
 		for _, av := range out.Items {
-			var it Item
+			var it map[string]any
 			if err := attributevalue.UnmarshalMapWithOptions(av, &it, func(o *attributevalue.DecoderOptions) {
 				o.UseNumber = true
 			}); err != nil {
@@ -212,29 +204,11 @@ func Scan(t testing.TB, client *dynamodb.Client, table string, pageSize int32) (
 			}
 		}
 	}
-	slices.SortFunc(items, func(a, b Item) int {
-		key := func(it Item) string { return fmt.Sprint(it[dynamo.PartitionKey], "\x00", it[dynamo.SortKey]) }
+	slices.SortFunc(items, func(a, b map[string]any) int {
+		key := func(it map[string]any) string { return fmt.Sprint(it[dynamo.PartitionKey], "\x00", it[dynamo.SortKey]) }
 		return strings.Compare(key(a), key(b))
 	})
 	return items, pages
-}
-
-// Count returns the number of items in the table, generation items
-// included, with Scans that return counts only.
-func Count(t testing.TB, client *dynamodb.Client, table string) int {
-	t.Helper()
-	n := 0
-	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount,
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("count %s: %v", table, err)
-		}
-		n += int(out.Count)
-	}
-	return n
 }
 
 // HookClient is an aws.HTTPClient that calls Before ahead of every request
@@ -266,4 +240,95 @@ func (h *HookClient) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return hookHTTP.Do(req.WithContext(context.WithoutCancel(req.Context())))
+}
+
+// Proxy forwards TCP connections from a fixed loopback port to a server
+// until stopped; Start listens on the same port again. To a client,
+// stopping it looks like the server going away, while the server keeps its
+// data for when the proxy starts again.
+type Proxy struct {
+	// Addr is the proxy's host:port; point clients there.
+	Addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+// NewProxy starts a proxy to target (host:port) on a free loopback port and
+// stops it when t ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	p := &Proxy{Addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
+	p.Start(t)
+	p.Addr = p.ln.Addr().String()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start listens again, on the same port, after a Stop.
+func (p *Proxy) Start(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		return
+	}
+	var err error
+	for range 100 { // the port may linger for a moment after a stop
+		if p.ln, err = net.Listen("tcp", p.Addr); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, err)
+	go p.serve(p.ln)
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	for {
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.ln != ln {
+			// Stopped while this connection was being set up: it must not
+			// outlive the stop (it would let requests through).
+			p.mu.Unlock()
+			in.Close()
+			out.Close()
+			continue
+		}
+		p.conns[in], p.conns[out] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go pipe(in, out)
+		go pipe(out, in)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	io.Copy(dst, src) //nolint:errcheck // either side closing ends the pair
+	dst.Close()
+	src.Close()
+}
+
+// Stop closes the listener and every connection through it.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return
+	}
+	p.ln.Close()
+	p.ln = nil
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
 }
