@@ -49,17 +49,16 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 			Statistic:     jsii.String(stat), Period: minute, Label: jsii.String(label), Region: jsii.String("us-east-1"),
 		})
 	}
-	var rows []awscloudwatch.IMetric
-	var invalid []awscloudwatch.IMetric
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	var rows, invalid []awscloudwatch.IMetric
 	for _, k := range csvload.Kinds {
-		rows = append(rows, m.metric(mRowsRejected, "Sum", "rejected "+string(k), k))
-		invalid = append(invalid, m.metric(mRowsInvalid, "Sum", "invalid "+string(k), k))
+		rows = append(rows, m.metric(mRowsRejected, "Sum", "rejected "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
+		invalid = append(invalid, m.metric(mRowsInvalid, "Sum", "invalid "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
 	}
 	var alarmRefs []interfacesawscloudwatch.IAlarmRef
 	for _, a := range alarms {
 		alarmRefs = append(alarmRefs, a)
 	}
-	five := awscdk.Duration_Minutes(jsii.Number(5))
 
 	widgets := [][]awscloudwatch.IWidget{
 		// Row 1: are visitors getting banners right now?
@@ -130,7 +129,7 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 				m.metric(mIngestLoads, "Sum", "quarter loads").With(&awscloudwatch.MetricOptions{Period: five}),
 				d.ingest.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String("failed attempts (retried)")}),
 			}),
-			graph("Ingest: rejected and invalid rows per kind (5 min)", 8, withPeriod(append(rows, invalid...), five)),
+			graph("Ingest: rejected and invalid rows per kind (5 min)", 8, append(rows, invalid...)),
 			graph("Failed-ingest queue depth", 8, []awscloudwatch.IMetric{
 				d.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String("events waiting")}),
 			}),
@@ -143,13 +142,4 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 		dash.AddWidgets(row...)
 	}
 	return dash
-}
-
-// withPeriod returns metrics with their period set to p.
-func withPeriod(metrics []awscloudwatch.IMetric, p awscdk.Duration) []awscloudwatch.IMetric {
-	out := make([]awscloudwatch.IMetric, len(metrics))
-	for i, mt := range metrics {
-		out[i] = mt.(awscloudwatch.Metric).With(&awscloudwatch.MetricOptions{Period: p})
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -41,9 +42,9 @@ type logMetric struct {
 	// value is what a matching line adds: "1", or "$.field" for a number
 	// of the line.
 	value string
-	// dimension, when set, is a dimension whose value is the line's field
-	// of that name (three values at most: never the campaign ID).
-	dimension, dimensionField string
+	// byKind gives the metric the kindDimension, valued from the line's
+	// kind field (three values: never the campaign ID).
+	byKind bool
 	// unit is the metric's unit; durations are in milliseconds.
 	unit awscloudwatch.Unit
 }
@@ -95,14 +96,11 @@ var logMetrics = []logMetric{
 
 	// One per quarter load that wrote its quarter.
 	{name: mIngestLoads, logs: ingestLogs, pattern: `{ $.msg = "quarter loaded" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	{name: mRowsAccepted, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.accepted >= 0 }`, value: "$.accepted",
-		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
-	{name: mRowsRejected, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.rejected >= 0 }`, value: "$.rejected",
-		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
+	{name: mRowsAccepted, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.accepted >= 0 }`, value: "$.accepted", byKind: true, unit: awscloudwatch.Unit_COUNT},
+	{name: mRowsRejected, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.rejected >= 0 }`, value: "$.rejected", byKind: true, unit: awscloudwatch.Unit_COUNT},
 	// Rejected rows that are wrong in themselves: all but conversions of a
 	// click not (yet) uploaded, which resolve when the clicks arrive.
-	{name: mRowsInvalid, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.invalid >= 0 }`, value: "$.invalid",
-		dimension: kindDimension, dimensionField: "$.kind", unit: awscloudwatch.Unit_COUNT},
+	{name: mRowsInvalid, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.invalid >= 0 }`, value: "$.invalid", byKind: true, unit: awscloudwatch.Unit_COUNT},
 }
 
 // Alarm thresholds. The assignment's load is 5,000 requests a minute; a
@@ -139,23 +137,11 @@ const (
 	samplingRate      = 0.01 // of the requests beyond the reservoir
 )
 
-// X-Ray group filter expressions; the README and docs/operations.md show
-// them to type. The function's name is added at synth (fnName).
-const (
-	// staleFilter finds requests served from an expired cache entry
-	// because DynamoDB failed (the cache annotation, internal/tracing).
-	staleFilter = `annotation.cache = "stale"`
-	// slowSeconds matches the p99 alarm's threshold.
-	slowSeconds = "0.5"
-)
-
 // observability is what newObservability defines, for the stack's outputs
 // and the tests.
 type observability struct {
-	namespace string
 	topic     awssns.Topic
 	dashboard awscloudwatch.Dashboard
-	alarms    []awscloudwatch.Alarm
 }
 
 // newObservability defines the metric filters, the alarms and their SNS
@@ -187,20 +173,16 @@ func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d d
 	}
 	dashboard := newDashboard(stack, m, api, d, dist, alarms)
 	newXRay(stack, api)
-	return observability{namespace: namespace, topic: topic, dashboard: dashboard, alarms: alarms}
+	return observability{topic: topic, dashboard: dashboard}
 }
 
-// metrics are the stack's log metrics by name, as CloudWatch metrics of
-// one-minute periods.
-type metrics struct {
-	byName map[string]logMetric
-	ns     string
-}
+// metrics are the stack's log metrics in namespace ns, as CloudWatch
+// metrics of one-minute periods.
+type metrics struct{ ns string }
 
 // newLogMetrics defines a metric filter per logMetrics entry on its log
 // group.
 func newLogMetrics(stack awscdk.Stack, namespace string, groups map[string]awslogs.ILogGroup) metrics {
-	m := metrics{byName: map[string]logMetric{}, ns: namespace}
 	for _, lm := range logMetrics {
 		props := &awslogs.MetricFilterProps{
 			LogGroup:        groups[lm.logs],
@@ -210,25 +192,23 @@ func newLogMetrics(stack awscdk.Stack, namespace string, groups map[string]awslo
 			MetricValue:     jsii.String(lm.value),
 			Unit:            lm.unit,
 		}
-		if lm.dimension != "" {
-			props.Dimensions = &map[string]*string{lm.dimension: jsii.String(lm.dimensionField)}
+		if lm.byKind {
+			props.Dimensions = &map[string]*string{kindDimension: jsii.String("$.kind")}
 		}
 		awslogs.NewMetricFilter(stack, jsii.String(lm.name+"Filter"), props)
-		m.byName[lm.name] = lm
 	}
-	return m
+	return metrics{ns: namespace}
 }
 
 // metric returns the log metric name with statistic stat over one
 // minute, for the given kind when the metric has the kind dimension.
 func (m metrics) metric(name, stat, label string, kind ...csvload.Kind) awscloudwatch.Metric {
-	lm, ok := m.byName[name]
-	if !ok {
+	if !slices.ContainsFunc(logMetrics, func(lm logMetric) bool { return lm.name == name }) {
 		panic("no log metric " + name)
 	}
 	props := &awscloudwatch.MetricProps{
 		Namespace:  jsii.String(m.ns),
-		MetricName: jsii.String(lm.name),
+		MetricName: jsii.String(name),
 		Statistic:  jsii.String(stat),
 		Period:     awscdk.Duration_Minutes(jsii.Number(1)),
 		Label:      jsii.String(label),
@@ -344,20 +324,9 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 	}
 }
 
-// xrayGroups are the X-Ray groups of the API, by name suffix; fn is the
-// API function's name, the service-map node its traces hang from.
-func xrayGroups(fn string) []struct{ suffix, filter string } {
-	return []struct{ suffix, filter string }{
-		{"stale", staleFilter},
-		// internal/tracing annotates every request with its status; a crash
-		// or timeout marks the function's own segment as a fault.
-		{"errors", `annotation.status >= 500 OR service("` + fn + `") { fault = true }`},
-		{"slow", `service("` + fn + `") { responsetime >= ` + slowSeconds + ` }`},
-	}
-}
-
 // newXRay defines the API's sampling rule and its X-Ray groups, each with
-// insights, so the console's trace map and insights open on them.
+// insights, so the console's trace map and insights open on them. The
+// README and docs/operations.md show the groups' filters to type.
 func newXRay(stack awscdk.Stack, api api) {
 	fnName := *api.fn.FunctionName() // a token: resolved by CloudFormation
 	awsxray.NewCfnSamplingRule(stack, jsii.String("ApiSamplingRule"), &awsxray.CfnSamplingRuleProps{
@@ -375,7 +344,17 @@ func newXRay(stack awscdk.Stack, api api) {
 			Version:       jsii.Number(1),
 		},
 	})
-	for _, g := range xrayGroups(fnName) {
+	groups := []struct{ suffix, filter string }{
+		// Requests served from an expired cache entry because DynamoDB
+		// failed (the cache annotation, internal/tracing).
+		{"stale", `annotation.cache = "stale"`},
+		// internal/tracing annotates every request with its status; a crash
+		// or timeout marks the function's own segment as a fault.
+		{"errors", `annotation.status >= 500 OR service("` + fnName + `") { fault = true }`},
+		// The p99 alarm's threshold, in seconds.
+		{"slow", `service("` + fnName + `") { responsetime >= ` + fmt.Sprint(p99LatencyMs/1000.0) + ` }`},
+	}
+	for _, g := range groups {
 		awsxray.NewCfnGroup(stack, jsii.String("XRayGroup"+g.suffix), &awsxray.CfnGroupProps{
 			GroupName:        jsii.String(xrayName(stack, g.suffix)),
 			FilterExpression: jsii.String(g.filter),
