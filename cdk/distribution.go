@@ -23,13 +23,12 @@ type distribution struct {
 	siteBucket awss3.Bucket
 }
 
-// errorStatuses are the statuses CloudFront must never cache: by default it
-// keeps an error response for 10 s (its error caching minimum TTL). The API
+// errorStatuses are the statuses CloudFront must never cache (its error
+// responses get a 0 s TTL and no response page, so the origin's own answer
+// reaches the viewer). By default it keeps an error for 10 s; the API
 // behaviours' cache key has neither the query string nor the cookie, so a
 // cached 400 for one quarter would answer every quarter, and a cached 5xx
 // would outlast a blip; a missing site file (404) costs one S3 request.
-// No entry has a response page: the origin's own answer (the API's JSON,
-// S3's 404) reaches the viewer unchanged.
 var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
 
 // newDistribution defines the CloudFront distribution: the site bucket by
@@ -49,12 +48,10 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		}),
 		OriginAccessLevels: &[]awscloudfront.AccessLevel{awscloudfront.AccessLevel_READ, awscloudfront.AccessLevel_LIST},
 	})
-	// The origin also adds the function's resource policy: two statements
-	// for cloudfront.amazonaws.com with this distribution's ARN as
-	// SourceArn, lambda:InvokeFunctionUrl and lambda:InvokeFunction (the
-	// second one limited to calls through the URL), both of which function
-	// URLs created since October 2025 require. TestAPIFunctionURLBehindCloudFrontOnly
-	// holds it to that.
+	// The origin also lets cloudfront.amazonaws.com, for this distribution
+	// only, call lambda:InvokeFunctionUrl and lambda:InvokeFunction (through
+	// the URL), as function URLs created since October 2025 require
+	// (TestAPIFunctionURLBehindCloudFrontOnly).
 	apiOrigin := awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(api.url, &awscloudfrontorigins.FunctionUrlOriginWithOACProps{
 		OriginAccessControl: awscloudfront.NewFunctionUrlOriginAccessControl(stack, jsii.String("ApiOriginAccessControl"), &awscloudfront.FunctionUrlOriginAccessControlProps{
 			OriginAccessControlName: regionalName(stack, "api"),
@@ -97,6 +94,13 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		HeaderBehavior: awscloudfront.OriginRequestHeaderBehavior_None(),
 	})
 
+	var errorResponses []*awscloudfront.ErrorResponse
+	for _, status := range errorStatuses {
+		errorResponses = append(errorResponses, &awscloudfront.ErrorResponse{
+			HttpStatus: jsii.Number(status),
+			Ttl:        awscdk.Duration_Seconds(jsii.Number(0)),
+		})
+	}
 	apiBehavior := &awscloudfront.BehaviorOptions{
 		Origin:               apiOrigin,
 		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
@@ -118,7 +122,7 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		// North America and Europe only: the cheapest price class. Visitors
 		// elsewhere are served from the nearest of those edges.
 		PriceClass:     awscloudfront.PriceClass_PRICE_CLASS_100,
-		ErrorResponses: errorResponses(),
+		ErrorResponses: &errorResponses,
 		// Standard logs: free to deliver, paid only as S3 storage.
 		EnableLogging: jsii.Bool(true),
 		LogBucket:     logs,
@@ -156,19 +160,6 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 	awscdk.Annotations_Of(dist).AcknowledgeWarning(jsii.String("@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk"),
 		jsii.String("DefaultRootObject maps GET / to index.html and no query string reaches S3"))
 	return distribution{dist: dist, siteBucket: siteBucket}
-}
-
-// errorResponses returns one entry per errorStatuses: cached for 0 s, with
-// the origin's status and body.
-func errorResponses() *[]*awscloudfront.ErrorResponse {
-	var got []*awscloudfront.ErrorResponse
-	for _, status := range errorStatuses {
-		got = append(got, &awscloudfront.ErrorResponse{
-			HttpStatus: jsii.Number(status),
-			Ttl:        awscdk.Duration_Seconds(jsii.Number(0)),
-		})
-	}
-	return &got
 }
 
 // newSecurityHeadersPolicy defines the response headers added to every
