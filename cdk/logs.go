@@ -41,7 +41,7 @@ func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup
 // buckets. It logs nothing itself: that would log its own log deliveries
 // (cdk-nag counts a log target as compliant).
 func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
-	bucket := awss3.NewBucket(stack, jsii.String("AccessLogsBucket"), &awss3.BucketProps{
+	return awss3.NewBucket(stack, jsii.String("AccessLogsBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -56,7 +56,6 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 		AutoDeleteObjects: jsii.Bool(true),
 	})
-	return bucket
 }
 
 // newHelperLogGroups gives every Lambda function in the stack that has no
@@ -67,7 +66,7 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 // those helpers, waits for the log groups, so that Lambda never creates
 // one without retention first.
 func newHelperLogGroups(stack awscdk.Stack) {
-	var groups []awslogs.LogGroup
+	var groups []constructs.IDependable
 	var customResources []constructs.IConstruct
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		res, ok := c.(awscdk.CfnResource)
@@ -95,8 +94,6 @@ func newHelperLogGroups(stack awscdk.Stack) {
 		groups = append(groups, g)
 	}
 	for _, cr := range customResources {
-		for _, g := range groups {
-			cr.Node().AddDependency(g)
-		}
+		cr.Node().AddDependency(groups...)
 	}
 }

@@ -73,40 +73,33 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		LogGroup:          deployLogs,
 	})
 
-	images := imageDeployment{dir: props.ImagesDir, contentType: "image/jpeg", maxAge: imageMaxAge}
-	if images.dir == "" {
+	// The real files are JPEG bytes with .png names, the placeholders SVG:
+	// say what they really are.
+	dir, contentType, maxAge := props.ImagesDir, "image/jpeg", imageMaxAge
+	if dir == "" {
 		// Placeholders stand in for the real banners: cached briefly, so an
 		// upload of real images shows within minutes.
-		images = imageDeployment{dir: props.PlaceholdersDir, contentType: "image/svg+xml", maxAge: pageMaxAge}
+		dir, contentType, maxAge = props.PlaceholdersDir, "image/svg+xml", pageMaxAge
 	}
-	if images.dir == "" {
+	if dir == "" {
 		// Nothing to ship: /images/* answers 404 until images are uploaded
 		// (see docs/deploy.md).
 		return
 	}
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeployImages"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
-			awss3deployment.Source_Asset(jsii.String(images.dir), nil),
+			awss3deployment.Source_Asset(jsii.String(dir), nil),
 		},
 		DestinationBucket:    site.siteBucket,
 		DestinationKeyPrefix: jsii.String(imagesPrefix),
-		// The real files are JPEG bytes with .png names, the placeholders
-		// SVG: say what they really are.
-		ContentType: jsii.String(images.contentType),
+		ContentType:          jsii.String(contentType),
 		CacheControl: &[]awss3deployment.CacheControl{
 			awss3deployment.CacheControl_SetPublic(),
-			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(images.maxAge))),
+			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(maxAge))),
 		},
 		MemoryLimit:       jsii.Number(deployMemoryMB),
 		LogGroup:          deployLogs,
 		Distribution:      site.dist,
 		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
 	})
-}
-
-// imageDeployment is the folder of banner images to ship and how to serve
-// them.
-type imageDeployment struct {
-	dir, contentType string
-	maxAge           float64 // seconds
 }
