@@ -29,14 +29,8 @@ type api struct {
 // call it (newDistribution grants that, signing through an origin access
 // control), so the function cannot be reached around CloudFront.
 func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITable) api {
-	logs := newFunctionLogGroup(stack, "ApiFunctionLogs")
-	fn := awslambda.NewFunction(stack, jsii.String("ApiFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.LambdaDir), nil),
-		Role:         newFunctionRole(stack, "ApiFunctionRole", "Banners API function", logs),
+	fn, logs := newFunction(stack, "ApiFunction", props.LambdaDir, "Banners API function", &awslambda.FunctionProps{
+		Description: jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
 		// Lambda CPU scales with memory: 256 MB (the default) halves
 		// cold-start and cache-miss latency compared with 128 MB for a small
 		// Go binary, and leaves room for the cache (CacheMaxMiB).
@@ -44,9 +38,7 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 		// A request is one cached lookup or one DynamoDB GetItem
 		// (milliseconds); 10 s fails fast, well inside CloudFront's 30 s
 		// origin read timeout.
-		Timeout:  awscdk.Duration_Seconds(jsii.Number(10)),
-		Tracing:  awslambda.Tracing_ACTIVE,
-		LogGroup: logs,
+		Timeout: awscdk.Duration_Seconds(jsii.Number(10)),
 		// JSON logs, and no START/END/REPORT lines (system level WARN): the
 		// function's own line is the only one per request, which keeps log
 		// ingestion at about 300 bytes a request (see docs/deploy.md).
@@ -81,14 +73,17 @@ func reservedConcurrency(n int) *float64 {
 	return jsii.Number(float64(n))
 }
 
-// newFunctionRole returns an execution role that may write to logs and
-// nothing else yet; each function adds exactly the calls it makes. It
-// replaces the AWSLambdaBasicExecutionRole managed policy, which would let
-// the function create and write any log group.
-func newFunctionRole(stack awscdk.Stack, id, description string, logs awslogs.ILogGroup) awsiam.Role {
-	role := awsiam.NewRole(stack, jsii.String(id), &awsiam.RoleProps{
+// newFunction defines function id from the linux/arm64 `bootstrap` in dir,
+// traced by X-Ray, with its own log group (<id>Logs) and an execution role
+// (<id>Role) that may write to that group and nothing else yet: each
+// function adds exactly the calls it makes. The role replaces the
+// AWSLambdaBasicExecutionRole managed policy, which would let the function
+// create and write any log group. props holds the rest.
+func newFunction(stack awscdk.Stack, id, dir, roleDescription string, props *awslambda.FunctionProps) (awslambda.Function, awslogs.LogGroup) {
+	logs := newFunctionLogGroup(stack, id+"Logs")
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String(description + ": logs to its own log group, plus the grants next to the function"),
+		Description: jsii.String(roleDescription + ": logs to its own log group, plus the grants next to the function"),
 	})
 	logs.GrantWrite(role)
 	// Tracing_ACTIVE adds xray:PutTraceSegments and PutTelemetryRecords on "*".
@@ -97,5 +92,12 @@ func newFunctionRole(stack awscdk.Stack, id, description string, logs awslogs.IL
 		Reason:    jsii.String("X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions"),
 		AppliesTo: &[]any{"Resource::*"},
 	}}, jsii.Bool(true))
-	return role
+	props.Runtime = awslambda.Runtime_PROVIDED_AL2023()
+	props.Architecture = awslambda.Architecture_ARM_64()
+	props.Handler = jsii.String("bootstrap")
+	props.Code = awslambda.Code_FromAsset(jsii.String(dir), nil)
+	props.Role = role
+	props.Tracing = awslambda.Tracing_ACTIVE
+	props.LogGroup = logs
+	return awslambda.NewFunction(stack, jsii.String(id), props), logs
 }

@@ -70,14 +70,8 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		Reason: jsii.String("This queue is the ingest function's failure destination; a queue behind it would hold failures of failures"),
 	}}, nil)
 
-	ingestLogs := newFunctionLogGroup(stack, "IngestFunctionLogs")
-	ingestRole := newFunctionRole(stack, "IngestFunctionRole", "Banners ingest function", ingestLogs)
-	ingest := awslambda.NewFunction(stack, jsii.String("IngestFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.IngestDir), nil),
+	ingest, ingestLogs := newFunction(stack, "IngestFunction", props.IngestDir, "Banners ingest function", &awslambda.FunctionProps{
+		Description: jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
 		// Memory holds one quarter's read models (Settings.IngestMemoryMB).
 		// The time goes into BatchWriteItem round trips and waiting out
 		// throttling: a new on-demand table takes about 4,000 writes a
@@ -86,9 +80,6 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		// with it.
 		MemorySize: jsii.Number(float64(props.IngestMemoryMB)),
 		Timeout:    awscdk.Duration_Minutes(jsii.Number(15)),
-		Tracing:    awslambda.Tracing_ACTIVE,
-		Role:       ingestRole,
-		LogGroup:   ingestLogs,
 		Environment: &map[string]*string{
 			"TABLE_NAME": table.TableName(),
 		},
@@ -119,7 +110,7 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		Actions:   jsii.Strings("s3:ListBucket"),
 		Resources: jsii.Strings(*bucket.BucketArn()),
 	}))
-	cdknag.NagSuppressions_AddResourceSuppressions(ingestRole, &[]*cdknag.NagPackSuppression{{
+	cdknag.NagSuppressions_AddResourceSuppressions(ingest.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("s3:GetObject on the data bucket's objects: the keys are whatever operators upload"),
 		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<DataBucket[0-9A-F]+\.Arn>\/\*$/`)}},
