@@ -29,9 +29,9 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 	}
 	cacheHitRatio := expr("100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0) + FILL(stale, 0))", "cache hit %",
 		map[string]awscloudwatch.IMetric{
-			"hits":   m.metric(mCacheHits, "Sum", "hits"),
-			"misses": m.metric(mCacheMisses, "Sum", "misses"),
-			"stale":  m.metric(mStaleServes, "Sum", "stale"),
+			"hits":   m.metric("CacheHits", "Sum", "hits"),
+			"misses": m.metric("CacheMisses", "Sum", "misses"),
+			"stale":  m.metric("StaleServes", "Sum", "stale"),
 		})
 	tableMetric := func(name, label string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -52,8 +52,8 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	var rows, invalid []awscloudwatch.IMetric
 	for _, k := range csvload.Kinds {
-		rows = append(rows, m.metric(mRowsRejected, "Sum", "rejected "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
-		invalid = append(invalid, m.metric(mRowsInvalid, "Sum", "invalid "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
+		rows = append(rows, m.metric("RowsRejected", "Sum", "rejected "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
+		invalid = append(invalid, m.metric("RowsInvalid", "Sum", "invalid "+string(k), k).With(&awscloudwatch.MetricOptions{Period: five}))
 	}
 	var alarmRefs []interfacesawscloudwatch.IAlarmRef
 	for _, a := range alarms {
@@ -67,10 +67,10 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 				Title: jsii.String("Right now (last minute): are visitors getting banners?"),
 				Width: jsii.Number(16), Height: jsii.Number(4), Sparkline: jsii.Bool(true),
 				Metrics: &[]awscloudwatch.IMetric{
-					m.metric(mRequests, "Sum", "requests/min"),
+					m.metric("Requests", "Sum", "requests/min"),
 					m.serverErrorRate(),
-					ms(mLatency, "p99", "p99 ms"),
-					m.metric(mStaleServes, "Sum", "stale serves/min"),
+					ms("Latency", "p99", "p99 ms"),
+					m.metric("StaleServes", "Sum", "stale serves/min"),
 					cloudFront("5xxErrorRate", "Average", "CloudFront 5xx %"),
 				},
 			}),
@@ -81,12 +81,12 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 		// Row 2: traffic and answers.
 		{
 			graph("API requests and errors per minute", 8, []awscloudwatch.IMetric{
-				m.metric(mRequests, "Sum", "requests"),
-				m.metric(mClientErrors, "Sum", "4xx"),
-				m.metric(mServerErrors, "Sum", "5xx"),
+				m.metric("Requests", "Sum", "requests"),
+				m.metric("ClientErrors", "Sum", "4xx"),
+				m.metric("ServerErrors", "Sum", "5xx"),
 			}),
 			graph("API latency in the function (ms)", 8, []awscloudwatch.IMetric{
-				ms(mLatency, "p50", "p50"), ms(mLatency, "p99", "p99"),
+				ms("Latency", "p50", "p50"), ms("Latency", "p99", "p99"),
 			}),
 			graph("CloudFront requests and error rate", 8,
 				[]awscloudwatch.IMetric{cloudFront("Requests", "Sum", "requests")},
@@ -95,9 +95,9 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 		// Row 3: the cache and DynamoDB behind it.
 		{
 			graph("Cache hit ratio (%) and stale serves", 8, []awscloudwatch.IMetric{cacheHitRatio},
-				m.metric(mStaleServes, "Sum", "stale serves")),
+				m.metric("StaleServes", "Sum", "stale serves")),
 			graph("DynamoDB reads: cache misses and read units", 8, []awscloudwatch.IMetric{
-				m.metric(mCacheMisses, "Sum", "cache misses (a GetItem each, or a share of one)"),
+				m.metric("CacheMisses", "Sum", "cache misses (a GetItem each, or a share of one)"),
 				tableMetric("ConsumedReadCapacityUnits", "read units consumed"),
 			}),
 			graph("DynamoDB throttles and errors", 8, []awscloudwatch.IMetric{
@@ -113,8 +113,8 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 				api.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minute, Label: jsii.String("throttles")}),
 			}, api.fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: minute, Label: jsii.String("invocations")})),
 			graph("Cold starts and their init (ms)", 8,
-				[]awscloudwatch.IMetric{m.metric(mColdStarts, "Sum", "cold starts")},
-				ms(mInitDuration, "p50", "init p50 ms"), ms(mInitDuration, "Maximum", "init max ms")),
+				[]awscloudwatch.IMetric{m.metric("ColdStarts", "Sum", "cold starts")},
+				ms("InitDuration", "p50", "init p50 ms"), ms("InitDuration", "Maximum", "init max ms")),
 			graph("API concurrent executions", 8, []awscloudwatch.IMetric{
 				awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 					Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("ConcurrentExecutions"),
@@ -126,7 +126,7 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 		// Row 5: loading the data.
 		{
 			graph("Ingest: quarter loads and function errors (5 min)", 8, []awscloudwatch.IMetric{
-				m.metric(mIngestLoads, "Sum", "quarter loads").With(&awscloudwatch.MetricOptions{Period: five}),
+				m.metric("IngestLoads", "Sum", "quarter loads").With(&awscloudwatch.MetricOptions{Period: five}),
 				d.ingest.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String("failed attempts (retried)")}),
 			}),
 			graph("Ingest: rejected and invalid rows per kind (5 min)", 8, append(rows, invalid...)),

@@ -35,37 +35,18 @@ type logMetric struct {
 	name string
 	// logs names the log group: apiLogs or ingestLogs.
 	logs string
-	// pattern is the CloudWatch Logs JSON filter pattern that selects the
-	// lines. It names every field that value and dimensions read, as
-	// CloudWatch requires.
+	// pattern is the JSON filter pattern that selects the lines; it names
+	// every field that value and the dimension read, as CloudWatch requires.
 	pattern string
-	// value is what a matching line adds: "1", or "$.field" for a number
-	// of the line.
+	// value is what a matching line adds: "1", or "$.field" (a number).
 	value string
 	// byKind gives the metric the kindDimension, valued from the line's
 	// kind field (three values: never the campaign ID).
 	byKind bool
-	// unit is the metric's unit; durations are in milliseconds.
+	// unit is the metric's unit. Durations are milliseconds: the lines carry
+	// duration_ms and init_duration_ms, and a filter can only copy a number.
 	unit awscloudwatch.Unit
 }
-
-// Metric names. Durations are milliseconds: the lines carry duration_ms
-// and init_duration_ms, and a metric filter can only copy a number.
-const (
-	mRequests     = "Requests"
-	mClientErrors = "ClientErrors"
-	mServerErrors = "ServerErrors"
-	mLatency      = "Latency"
-	mCacheHits    = "CacheHits"
-	mCacheMisses  = "CacheMisses"
-	mStaleServes  = "StaleServes"
-	mColdStarts   = "ColdStarts"
-	mInitDuration = "InitDuration"
-	mIngestLoads  = "IngestLoads"
-	mRowsAccepted = "RowsAccepted"
-	mRowsRejected = "RowsRejected"
-	mRowsInvalid  = "RowsInvalid"
-)
 
 // kindDimension is the ingest metrics' dimension: the file's kind.
 const kindDimension = "Kind"
@@ -74,44 +55,39 @@ const kindDimension = "Kind"
 const request = `$.msg = "request"`
 
 // logMetrics are all metrics taken from log lines. TestMetricFiltersReadRealFields
-// holds each synthesized pattern to lines the real handler and the real
-// ingest wrote.
+// holds each pattern to lines the real handler and the real ingest wrote.
 var logMetrics = []logMetric{
-	{name: mRequests, logs: apiLogs, pattern: `{ ` + request + ` }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	{name: mClientErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 400 && $.status < 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	{name: mServerErrors, logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "Requests", logs: apiLogs, pattern: `{ ` + request + ` }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "ClientErrors", logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 400 && $.status < 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "ServerErrors", logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// Time spent in the function per request, from the handler's start to
 	// its answer, in milliseconds; CloudFront's own time is not in it.
-	{name: mLatency, logs: apiLogs, pattern: `{ ` + request + ` && $.duration_ms >= 0 }`, value: "$.duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
-	{name: mCacheHits, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "hit" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "Latency", logs: apiLogs, pattern: `{ ` + request + ` && $.duration_ms >= 0 }`, value: "$.duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
+	{name: "CacheHits", logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "hit" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// A miss asked DynamoDB (concurrent misses of one key share one GetItem).
-	{name: mCacheMisses, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "miss" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "CacheMisses", logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "miss" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// DynamoDB failed and an expired entry answered.
-	{name: mStaleServes, logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "stale" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	{name: mColdStarts, logs: apiLogs, pattern: `{ $.msg = "cold start" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	// The wiring at cold start (functions/api/wire.go: X-Ray, AWS config, client,
-	// cache, handler), in milliseconds; Lambda's own INIT (loading the
-	// binary) comes before it.
-	{name: mInitDuration, logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration_ms >= 0 }`, value: "$.init_duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
+	{name: "StaleServes", logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "stale" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "ColdStarts", logs: apiLogs, pattern: `{ $.msg = "cold start" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	// The wiring at cold start (functions/api/wire.go), in milliseconds;
+	// Lambda's own INIT (loading the binary) comes before it.
+	{name: "InitDuration", logs: apiLogs, pattern: `{ $.msg = "cold start" && $.init_duration_ms >= 0 }`, value: "$.init_duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
 
 	// One per quarter load that wrote its quarter.
-	{name: mIngestLoads, logs: ingestLogs, pattern: `{ $.msg = "quarter loaded" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	{name: mRowsAccepted, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.accepted >= 0 }`, value: "$.accepted", byKind: true, unit: awscloudwatch.Unit_COUNT},
-	{name: mRowsRejected, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.rejected >= 0 }`, value: "$.rejected", byKind: true, unit: awscloudwatch.Unit_COUNT},
+	{name: "IngestLoads", logs: ingestLogs, pattern: `{ $.msg = "quarter loaded" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
+	{name: "RowsAccepted", logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.accepted >= 0 }`, value: "$.accepted", byKind: true, unit: awscloudwatch.Unit_COUNT},
+	{name: "RowsRejected", logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.rejected >= 0 }`, value: "$.rejected", byKind: true, unit: awscloudwatch.Unit_COUNT},
 	// Rejected rows that are wrong in themselves: all but conversions of a
 	// click not (yet) uploaded, which resolve when the clicks arrive.
-	{name: mRowsInvalid, logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.invalid >= 0 }`, value: "$.invalid", byKind: true, unit: awscloudwatch.Unit_COUNT},
+	{name: "RowsInvalid", logs: ingestLogs, pattern: `{ $.msg = "file read" && $.kind = * && $.invalid >= 0 }`, value: "$.invalid", byKind: true, unit: awscloudwatch.Unit_COUNT},
 }
 
-// Alarm thresholds. The assignment's load is 5,000 requests a minute; a
-// request is normally a cache hit (well under a millisecond) or one
-// GetItem (about 10 ms). Each alarm's evaluation is explained where it is
-// defined, in newAlarms.
+// Alarm thresholds, for the assignment's 5,000 requests a minute, each a
+// cache hit (well under a millisecond) or one GetItem (about 10 ms).
 const (
-	// serverErrorPercent: 1% of requests answered 5xx is 50 visitors a
-	// minute without banners at the assignment's load. The handler answers
-	// 5xx only when DynamoDB fails with nothing cached (503) or on a bug
-	// (500), so a healthy stack stays at 0.
+	// serverErrorPercent: 1% is 50 visitors a minute without banners. The
+	// handler answers 5xx only when DynamoDB fails with nothing cached (503)
+	// or on a bug (500), so a healthy stack stays at 0.
 	serverErrorPercent = 1
 	// minRequestsForRatio: below 10 requests a minute one error is 10% or
 	// more; such minutes do not count towards the 5xx alarm.
@@ -180,8 +156,7 @@ func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d d
 // metrics of one-minute periods.
 type metrics struct{ ns string }
 
-// newLogMetrics defines a metric filter per logMetrics entry on its log
-// group.
+// newLogMetrics defines a metric filter per logMetrics entry on its log group.
 func newLogMetrics(stack awscdk.Stack, namespace string, groups map[string]awslogs.ILogGroup) metrics {
 	for _, lm := range logMetrics {
 		props := &awslogs.MetricFilterProps{
@@ -201,7 +176,8 @@ func newLogMetrics(stack awscdk.Stack, namespace string, groups map[string]awslo
 }
 
 // metric returns the log metric name with statistic stat over one
-// minute, for the given kind when the metric has the kind dimension.
+// minute, for the given kind when the metric has the kind dimension. A
+// name that no logMetrics entry has fails the synth.
 func (m metrics) metric(name, stat, label string, kind ...csvload.Kind) awscloudwatch.Metric {
 	if !slices.ContainsFunc(logMetrics, func(lm logMetric) bool { return lm.name == name }) {
 		panic("no log metric " + name)
@@ -239,8 +215,8 @@ func expr(expression, label string, using map[string]awscloudwatch.IMetric, peri
 func (m metrics) serverErrorRate() awscloudwatch.MathExpression {
 	return expr(fmt.Sprintf("IF(requests >= %d, 100 * FILL(errors, 0) / requests, 0)", minRequestsForRatio), "5xx %",
 		map[string]awscloudwatch.IMetric{
-			"requests": m.metric(mRequests, "Sum", "requests"),
-			"errors":   m.metric(mServerErrors, "Sum", "5xx"),
+			"requests": m.metric("Requests", "Sum", "requests"),
+			"errors":   m.metric("ServerErrors", "Sum", "5xx"),
 		})
 }
 
@@ -257,9 +233,9 @@ func (m metrics) invalidRowRate() awscloudwatch.MathExpression {
 		rows := fmt.Sprintf("(FILL(%s, 0) + FILL(%s, 0))", acc, rej)
 		share := expr(fmt.Sprintf("IF(%s > 0, 100 * FILL(%s, 0) / %s, 0)", rows, inv, rows), "invalid % "+id,
 			map[string]awscloudwatch.IMetric{
-				acc: m.metric(mRowsAccepted, "Sum", "accepted "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
-				rej: m.metric(mRowsRejected, "Sum", "rejected "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
-				inv: m.metric(mRowsInvalid, "Sum", "invalid "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+				acc: m.metric("RowsAccepted", "Sum", "accepted "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+				rej: m.metric("RowsRejected", "Sum", "rejected "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
+				inv: m.metric("RowsInvalid", "Sum", "invalid "+id, k).With(&awscloudwatch.MetricOptions{Period: five}),
 			}, five)
 		using["share_"+id] = share
 		shares = append(shares, "share_"+id)
@@ -294,11 +270,11 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 		// 5 minutes in a row: one slow minute (cold starts after a deploy,
 		// a burst of misses) is noise; five are a slow dependency.
 		alarm("ApiLatencyP99", "p99 time in the API function is 500 ms or more for 5 minutes in a row.",
-			m.metric(mLatency, "p99", "p99 latency (ms)"), p99LatencyMs, 5, 5, notBreaching),
+			m.metric("Latency", "p99", "p99 latency (ms)"), p99LatencyMs, 5, 5, notBreaching),
 		// Stale serves happen only when DynamoDB fails: one minute can be a
 		// blip the retries hide, five in a row are DynamoDB trouble.
 		alarm("ApiStaleServes", "The API served stale banners (DynamoDB failing) in each of 5 minutes in a row.",
-			m.metric(mStaleServes, "Sum", "stale serves"), 1, 5, 5, notBreaching),
+			m.metric("StaleServes", "Sum", "stale serves"), 1, 5, 5, notBreaching),
 		// The handler answers every failure itself, so a function error is
 		// a crash, a timeout or an out-of-memory: a 502 at CloudFront. Five
 		// in 5 minutes skips a lone runtime hiccup and catches any real one.
@@ -308,17 +284,15 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 		// a row is the concurrency limit being hit, not one burst.
 		alarm("ApiFunctionThrottles", "Lambda throttled the API function in each of 3 minutes in a row.",
 			api.fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}), 1, 3, 3, notBreaching),
-		// An event lands in the queue only after Lambda's two retries: a
-		// load is lost until someone replays it. One 5-minute period is
-		// enough. Missing data keeps the state: SQS stops reporting an idle
-		// queue after 6 hours, which must not clear an alarm on messages
-		// still waiting; a new queue reports 0 at once.
+		// An event lands in the queue after Lambda's two retries: a load is
+		// lost until someone replays it, so one period is enough. Missing
+		// data keeps the state: SQS stops reporting an idle queue after 6
+		// hours, which must not clear the alarm; a new queue reports 0 at once.
 		alarm("IngestFailuresQueued", "Failed ingest events are waiting in the failure queue.",
 			d.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
 			1, 1, 1, awscloudwatch.TreatMissingData_IGNORE),
-		// One 5-minute period: a load takes seconds, so the rows of an
-		// upload fall into one or two periods; the alarm clears on its own
-		// once no bad file is loaded (no data: not breaching).
+		// One period: a load takes seconds, so an upload's rows fall into one
+		// or two; the alarm clears once no bad file is loaded (no data).
 		alarm("IngestInvalidRows", "1% or more of an uploaded file's rows were wrong in themselves (not merely waiting for their clicks).",
 			m.invalidRowRate(), invalidRowPercent, 1, 1, notBreaching),
 	}
