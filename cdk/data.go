@@ -44,18 +44,11 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	bucket := awss3.NewBucket(stack, jsii.String("DataBucket"), &awss3.BucketProps{
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+	bucket := newBucket(stack, "DataBucket", &awss3.BucketProps{
 		// Who uploaded or read which file: S3 server access logs are free
 		// apart from their storage, unlike CloudTrail data events.
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String(dataBucketLogPrefix),
-		// The CSVs are inputs that can be uploaded again; what matters is in
-		// the retained table, so the bucket is emptied and deleted with the stack.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
 
 	// Failed asynchronous invocations land here with the error, instead of
@@ -87,25 +80,22 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		// so that is safe. Two retries ride out throttling and transient errors.
 		RetryAttempts: jsii.Number(2),
 		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-		// Off by default (accounts with 10 concurrent executions refuse any
-		// reservation). Loads stay safe without it: a lease on the quarter's
-		// manifest turns a concurrent load of the same quarter into a retried
-		// conflict. 1 serializes loads, where the account allows it.
+		// Off by default (see DefaultSettings). Loads stay safe without it: a
+		// lease on the quarter's manifest turns a concurrent load of the same
+		// quarter into a retried conflict. 1 serializes loads.
 		ReservedConcurrentExecutions: reservedConcurrency(props.IngestReservedConcurrency),
 	})
 
-	// Least privilege: exactly the calls a load makes (GetItem and PutItem on
-	// the quarter's manifest, BatchWriteItem for the read models), the
-	// uploads, nothing else.
+	// Least privilege: the calls a load makes (GetItem and PutItem on the
+	// quarter's manifest, BatchWriteItem for the read models), the uploads.
 	table.Grant(ingest, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:BatchWriteItem"))
 	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
 	}))
-	// The function never lists, but a load reads the quarter's three files
-	// and takes a missing one as empty (NoSuchKey, internal/ingest/s3.go).
-	// Without s3:ListBucket, S3 answers AccessDenied for a missing key
-	// instead, and the load of the first uploaded file would fail.
+	// The function never lists, but takes a missing file of the quarter as
+	// empty (NoSuchKey, internal/ingest/s3.go); without s3:ListBucket, S3
+	// answers AccessDenied instead and the first upload's load would fail.
 	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:ListBucket"),
 		Resources: jsii.Strings(*bucket.BucketArn()),

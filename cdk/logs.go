@@ -26,6 +26,20 @@ const (
 	dataBucketLogPrefix = "s3/data/"
 )
 
+// newBucket defines a private bucket: public access blocked, TLS only,
+// SSE-S3 (which CloudFront's OAC reads without a KMS key policy), emptied
+// and deleted with the stack. What the buckets hold can be deployed or
+// uploaded again (site, data) or is worth nothing without the stack (logs);
+// the service's state is the retained table. props holds the rest.
+func newBucket(stack awscdk.Stack, id string, props *awss3.BucketProps) awss3.Bucket {
+	props.BlockPublicAccess = awss3.BlockPublicAccess_BLOCK_ALL()
+	props.EnforceSSL = jsii.Bool(true)
+	props.Encryption = awss3.BucketEncryption_S3_MANAGED
+	props.RemovalPolicy = awscdk.RemovalPolicy_DESTROY
+	props.AutoDeleteObjects = jsii.Bool(true)
+	return awss3.NewBucket(stack, jsii.String(id), props)
+}
+
 // newFunctionLogGroup returns a log group with the stack's retention that is
 // deleted with the stack. CloudFormation names it, so a second stack or
 // region never collides with it.
@@ -41,10 +55,7 @@ func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup
 // buckets. It logs nothing itself: that would log its own log deliveries
 // (cdk-nag counts a log target as compliant).
 func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
-	return awss3.NewBucket(stack, jsii.String("AccessLogsBucket"), &awss3.BucketProps{
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+	return newBucket(stack, "AccessLogsBucket", &awss3.BucketProps{
 		// CloudFront standard logging writes with an ACL (awslogsdelivery),
 		// which buckets that enforce bucket ownership refuse.
 		ObjectOwnership: awss3.ObjectOwnership_OBJECT_WRITER,
@@ -52,9 +63,6 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 			Id:         jsii.String("expire-access-logs"),
 			Expiration: awscdk.Duration_Days(jsii.Number(accessLogDays)),
 		}},
-		// Logs are worth nothing without the stack they describe.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
 }
 

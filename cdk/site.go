@@ -29,20 +29,13 @@ const deployMemoryMB = 512
 // imagesPrefix is where the images live in the site bucket and in URLs.
 const imagesPrefix = "images/"
 
-// newSiteBucket defines the private bucket behind CloudFront. Its access
-// logs go to logs.
+// newSiteBucket defines the private bucket behind CloudFront, which only
+// CloudFront reads, through Origin Access Control. Its access logs go to
+// logs.
 func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
-	return awss3.NewBucket(stack, jsii.String("SiteBucket"), &awss3.BucketProps{
-		// Only CloudFront reads it, through Origin Access Control.
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		// SSE-S3: OAC can read it without a KMS key policy.
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+	return newBucket(stack, "SiteBucket", &awss3.BucketProps{
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String(siteBucketLogPrefix),
-		// Everything in it can be deployed again from the repository.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
 }
 
