@@ -35,12 +35,11 @@ var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 
 // default, long-cached images under /images/*, and the uncached API
 // function URL under /api/* and /campaigns/*. Standard logs go to logs.
 func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
-	// One origin object for both S3 behaviours, so CloudFront has one S3 origin
-	// and one OAC, and the bucket policy has one statement. LIST adds
-	// s3:ListBucket, so S3 answers a missing key with 404 instead of 403
-	// AccessDenied. It exposes no listing: the only bucket-level request
-	// CloudFront could send is GET /, which DefaultRootObject maps to
-	// index.html, and the S3 behaviours forward no query string.
+	// One origin for both S3 behaviours: one OAC, one bucket policy statement.
+	// LIST adds s3:ListBucket, so S3 answers a missing key 404, not 403. It
+	// exposes no listing: the only bucket-level request CloudFront could send
+	// is GET /, which DefaultRootObject maps to index.html, and the S3
+	// behaviours forward no query string.
 	siteOrigin := awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(siteBucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{
 		OriginAccessControl: awscloudfront.NewS3OriginAccessControl(stack, jsii.String("SiteOriginAccessControl"), &awscloudfront.S3OriginAccessControlProps{
 			OriginAccessControlName: regionalName(stack, "site"),
@@ -88,9 +87,8 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		QueryStringBehavior:     awscloudfront.OriginRequestQueryStringBehavior_All(),
 		// The only cookie the API reads: the last banner served to a visitor.
 		CookieBehavior: awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(httpapi.CookieName)),
-		// No viewer headers: the function URL needs its own Host, which
-		// CloudFront sets from the origin domain when Host is not forwarded,
-		// and the OAC signature covers it.
+		// No viewer headers: unforwarded, Host is the function URL's own, as
+		// the URL needs and the OAC signature covers.
 		HeaderBehavior: awscloudfront.OriginRequestHeaderBehavior_None(),
 	})
 
@@ -104,11 +102,9 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 	apiBehavior := &awscloudfront.BehaviorOptions{
 		Origin:               apiOrigin,
 		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
-		// Every method reaches the function, which answers GET and HEAD and
-		// says 405 to the rest itself.
+		// The function answers GET and HEAD, and 405 to the rest itself.
 		AllowedMethods: awscloudfront.AllowedMethods_ALLOW_ALL(),
-		// Every request reaches the function, so every visitor gets a fresh
-		// shuffle and the cookie is honoured.
+		// Every visitor gets a fresh shuffle and the cookie is honoured.
 		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
 		OriginRequestPolicy:   apiRequests,
 		ResponseHeadersPolicy: headers,
@@ -149,14 +145,11 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 			"/campaigns/*": apiBehavior,
 		},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dist, &[]*cdknag.NagPackSuppression{
-		{
-			Id:     jsii.String("AwsSolutions-CFR4"),
-			Reason: jsii.String("The default *.cloudfront.net certificate fixes the viewer policy at TLSv1; a TLS 1.2 minimum needs a custom domain and ACM certificate"),
-		},
-	}, nil)
-	// DefaultRootObject is set, which is what this warning asks for (see
-	// the comment on siteOrigin).
+	cdknag.NagSuppressions_AddResourceSuppressions(dist, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-CFR4"),
+		Reason: jsii.String("The default *.cloudfront.net certificate fixes the viewer policy at TLSv1; a TLS 1.2 minimum needs a custom domain and ACM certificate"),
+	}}, nil)
+	// The warning asks for DefaultRootObject (see siteOrigin's comment).
 	awscdk.Annotations_Of(dist).AcknowledgeWarning(jsii.String("@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk"),
 		jsii.String("DefaultRootObject maps GET / to index.html and no query string reaches S3"))
 	return distribution{dist: dist, siteBucket: siteBucket}

@@ -15,9 +15,8 @@ import (
 
 // Settings are the tunable, non-asset parts of the stack.
 type Settings struct {
-	// CacheTTL is the API function's in-memory cache lifetime as a Go
-	// duration string ("60s"); it is passed as CACHE_TTL and must be
-	// positive, as the function requires (cache.ParseTTL).
+	// CacheTTL is the API function's in-memory cache lifetime, a positive
+	// Go duration ("60s") passed as CACHE_TTL (checked by cache.ParseTTL).
 	CacheTTL string
 	// CacheMaxMiB bounds the API function's cache, in MiB; passed as
 	// CACHE_MAX_MIB. A cached campaign-quarter takes about 550 bytes: 64 MiB
@@ -28,9 +27,8 @@ type Settings struct {
 	// CPU with it): 256 up to 100k campaigns, 512 for 1M.
 	APIMemoryMB int
 	// APIReservedConcurrency, when positive, reserves that many concurrent
-	// executions for the API function, which is also its ceiling: the cap
-	// on what a flood of requests can cost. 0 (the default) reserves
-	// nothing, so the function shares the account's unreserved pool.
+	// executions for the API function, also its ceiling (the cap on what a
+	// flood of requests can cost). 0 (the default) reserves nothing.
 	APIReservedConcurrency int
 	// IngestMemoryMB is the ingest function's memory, in MB. A load holds
 	// one quarter's read models (the function limits Go's heap to 90 % of
@@ -41,11 +39,10 @@ type Settings struct {
 	// concurrent executions for the ingest function; 1 serializes loads.
 	// 0 (the default) reserves nothing.
 	IngestReservedConcurrency int
-	// WAFRateLimit, when positive, attaches an AWS WAF web ACL to the
-	// distribution that blocks a client IP for as long as it sends more
-	// than this many requests in a 5-minute window. 0 (the default) adds
-	// no WAF. The web ACL exists only in us-east-1, so the stack must be
-	// deployed there when this is set.
+	// WAFRateLimit, when positive, attaches to the distribution an AWS WAF
+	// web ACL that blocks a client IP sending more than this many requests
+	// in 5 minutes. 0 (the default) adds no WAF. The web ACL exists only in
+	// us-east-1, so the stack must be deployed there when this is set.
 	WAFRateLimit int
 	// AlarmEmail, when set, subscribes this address to the alarm topic
 	// (AWS sends a confirmation mail first). Empty (the default): the
@@ -56,11 +53,10 @@ type Settings struct {
 // DefaultSettings returns the settings used when CDK context sets nothing.
 // cdk.json repeats them so that they are visible in one place.
 func DefaultSettings() Settings {
-	// No reservations: Lambda refuses any reservation that leaves fewer
-	// than 10 unreserved executions, and new accounts have only 10.
-	// A 15-minute TTL (the quarter's length) is safe: the cache follows the
-	// table's per-quarter generation and serves a re-ingested quarter within
-	// 10 s whatever the TTL.
+	// No reservations: Lambda refuses any that leaves fewer than 10
+	// unreserved executions, and new accounts have only 10. A 15-minute TTL
+	// (a quarter's length) is safe: the cache follows the table's
+	// per-quarter generation, serving a re-ingested quarter within 10 s.
 	return Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, IngestMemoryMB: 512}
 }
 
@@ -110,23 +106,19 @@ func (s Settings) Validate() error {
 type BannersStackProps struct {
 	awscdk.StackProps
 
-	// LambdaDir is the folder holding the API function's linux/arm64
-	// `bootstrap` executable.
-	LambdaDir string
-	// IngestDir is the folder holding the ingest function's linux/arm64
-	// `bootstrap` executable.
-	IngestDir string
+	// LambdaDir and IngestDir are the folders holding the linux/arm64
+	// `bootstrap` executables of the API and ingest functions.
+	LambdaDir, IngestDir string
 	// SiteDir is the folder with the visitor page (index.html, app.js,
 	// style.css). Go files and testdata in it are not deployed.
 	SiteDir string
 	// ImagesDir, when set, is a folder of image_<id>.png files deployed under
 	// images/. They are served as image/jpeg, which is what the real ones are.
 	ImagesDir string
-	// PlaceholdersDir is used when ImagesDir is empty: a folder of SVG
-	// placeholder banners named image_<id>.png (`go run ./functions/api/local
-	// -write-placeholders DIR`), served as image/svg+xml with a short cache
-	// so that real images replace them quickly. When both are empty, no
-	// images are deployed.
+	// PlaceholdersDir is used when ImagesDir is empty: SVG placeholders named
+	// image_<id>.png (`go run ./functions/api/local -write-placeholders DIR`),
+	// served as image/svg+xml, briefly cached so that real images replace
+	// them quickly. When both are empty, no images are deployed.
 	PlaceholdersDir string
 
 	Settings
