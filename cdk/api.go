@@ -23,21 +23,17 @@ type api struct {
 
 // newAPI defines the API function and its function URL. The URL takes
 // every method and path: the function answers 404 and 405 itself, so what
-// CloudFront serves is what the handler tests check.
-//
-// The URL's auth type is AWS_IAM and only this stack's distribution may
-// call it (newDistribution grants that, signing through an origin access
-// control), so the function cannot be reached around CloudFront.
+// CloudFront serves is what the handler tests check. Its auth type is
+// AWS_IAM and only this stack's distribution may call it (signing through
+// an origin access control, newDistribution): nothing goes around CloudFront.
 func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITable) api {
 	fn, logs := newFunction(stack, "ApiFunction", props.LambdaDir, "Banners API function", &awslambda.FunctionProps{
 		Description: jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
-		// Lambda CPU scales with memory: 256 MB (the default) halves
-		// cold-start and cache-miss latency compared with 128 MB for a small
-		// Go binary, and leaves room for the cache (CacheMaxMiB).
+		// CPU scales with memory: 256 MB (the default) halves cold-start and
+		// cache-miss latency against 128 MB, and leaves room for the cache.
 		MemorySize: jsii.Number(float64(props.APIMemoryMB)),
-		// A request is one cached lookup or one DynamoDB GetItem
-		// (milliseconds); 10 s fails fast, well inside CloudFront's 30 s
-		// origin read timeout.
+		// A request is one cached lookup or one GetItem (milliseconds); 10 s
+		// fails fast, well inside CloudFront's 30 s origin read timeout.
 		Timeout: awscdk.Duration_Seconds(jsii.Number(10)),
 		// JSON logs, and no START/END/REPORT lines (system level WARN): the
 		// function's own line is the only one per request, which keeps log

@@ -116,10 +116,8 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 				[]awscloudwatch.IMetric{m.metric("ColdStarts", "Sum", "cold starts")},
 				ms("InitDuration", "p50", "init p50 ms"), ms("InitDuration", "Maximum", "init max ms")),
 			graph("API concurrent executions", 8, []awscloudwatch.IMetric{
-				awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-					Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("ConcurrentExecutions"),
-					DimensionsMap: &map[string]*string{"FunctionName": api.fn.FunctionName()},
-					Statistic:     jsii.String("Maximum"), Period: minute, Label: jsii.String("concurrent executions"),
+				api.fn.Metric(jsii.String("ConcurrentExecutions"), &awscloudwatch.MetricOptions{
+					Statistic: jsii.String("Maximum"), Period: minute, Label: jsii.String("concurrent executions"),
 				}),
 			}),
 		},

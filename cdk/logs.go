@@ -15,8 +15,7 @@ import (
 // investigate last month's incident, short enough not to pile up cost.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
 
-// accessLogDays is how long the access-logs bucket keeps CloudFront and S3
-// access logs.
+// accessLogDays is how long the access-logs bucket keeps its logs.
 const accessLogDays = 90
 
 // Key prefixes in the access-logs bucket, one per log source.
@@ -40,9 +39,8 @@ func newBucket(stack awscdk.Stack, id string, props *awss3.BucketProps) awss3.Bu
 	return awss3.NewBucket(stack, jsii.String(id), props)
 }
 
-// newFunctionLogGroup returns a log group with the stack's retention that is
-// deleted with the stack. CloudFormation names it, so a second stack or
-// region never collides with it.
+// newFunctionLogGroup returns a log group with logRetention, deleted with the
+// stack and named by CloudFormation, so that no other stack collides with it.
 func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup {
 	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
 		Retention:     logRetention,
@@ -66,13 +64,12 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 	})
 }
 
-// newHelperLogGroups gives every Lambda function in the stack that has no
-// log group of its own (CDK's helpers for bucket notifications and
-// auto-deleting buckets, whose constructs take none) a log group with the
-// stack's retention, under the name Lambda writes to:
-// /aws/lambda/<function name>. Every custom resource, the only callers of
-// those helpers, waits for the log groups, so that Lambda never creates
-// one without retention first.
+// newHelperLogGroups gives every Lambda function of the stack without a log
+// group of its own (CDK's helpers for bucket notifications and auto-deleting
+// buckets, whose constructs take none) one with logRetention, under the name
+// Lambda writes to: /aws/lambda/<function name>. Every custom resource, the
+// only callers of those helpers, waits for the log groups, so that Lambda
+// never creates one without retention first.
 func newHelperLogGroups(stack awscdk.Stack) {
 	var groups []constructs.IDependable
 	var customResources []constructs.IConstruct

@@ -21,17 +21,15 @@ const (
 // out of the uploaded asset. Glob patterns without a slash match at any depth.
 var siteAssetExcludes = []string{"*.go", "testdata"}
 
-// deployMemoryMB is the memory of the CDK function that copies the site
-// and the images into the bucket: 400 images are a few MB, and more memory
-// makes the copy faster.
+// deployMemoryMB is the memory of CDK's function that copies the site and
+// the images (a few MB) into the bucket; more memory copies faster.
 const deployMemoryMB = 512
 
 // imagesPrefix is where the images live in the site bucket and in URLs.
 const imagesPrefix = "images/"
 
-// newSiteBucket defines the private bucket behind CloudFront, which only
-// CloudFront reads, through Origin Access Control. Its access logs go to
-// logs.
+// newSiteBucket defines the bucket that only CloudFront reads, through
+// Origin Access Control. Its access logs go to logs.
 func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 	return newBucket(stack, "SiteBucket", &awss3.BucketProps{
 		ServerAccessLogsBucket: logs,
@@ -39,9 +37,8 @@ func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 	})
 }
 
-// deploySite uploads the visitor page and the banner images (the real ones
-// from props.ImagesDir, else the placeholders), then invalidates what
-// changed in CloudFront.
+// deploySite uploads the visitor page and the banner images (props.ImagesDir,
+// else the placeholders), then invalidates what changed in CloudFront.
 func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
 	// Both deployments share one CDK handler function (same memory size),
 	// which logs to this group instead of one kept for two years.

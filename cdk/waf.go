@@ -10,10 +10,9 @@ import (
 const wafRegion = "us-east-1"
 
 // newWAF attaches to the distribution an AWS WAF web ACL with one
-// rate-based rule: a client IP that sends more than limit requests in 5
-// minutes is blocked (403) until its rate falls below the limit. It also
-// adds a template rule that stops the deploy outside us-east-1, where
-// CloudFront web ACLs cannot be created.
+// rate-based rule: a client IP sending more than limit requests in 5
+// minutes is blocked (403) until its rate falls below the limit. A template
+// rule stops the deploy outside us-east-1, the web ACL's only region.
 func newWAF(stack awscdk.Stack, dist distribution, limit int) awswafv2.CfnWebACL {
 	awscdk.NewCfnRule(stack, jsii.String("WafNeedsUsEast1"), &awscdk.CfnRuleProps{
 		Assertions: &[]*awscdk.CfnRuleAssertion{{
