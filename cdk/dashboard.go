@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
@@ -13,7 +14,7 @@ import (
 
 // newDashboard defines the dashboard. Its first row answers "are visitors
 // getting banners right now?"; the rows below explain why not.
-func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribution, alarms []awscloudwatch.Alarm) awscloudwatch.Dashboard {
+func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist awscloudfront.Distribution, alarms []awscloudwatch.Alarm) awscloudwatch.Dashboard {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	ms := func(name, stat, label string) awscloudwatch.MathExpression {
 		// IDs are global to a widget: one per metric and statistic.
@@ -34,18 +35,14 @@ func newDashboard(stack awscdk.Stack, m metrics, api api, d data, dist distribut
 			"stale":  m.metric("StaleServes", "Sum", "stale"),
 		})
 	tableMetric := func(name, label string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String("AWS/DynamoDB"), MetricName: jsii.String(name),
-			DimensionsMap: &map[string]*string{"TableName": d.table.TableName()},
-			Statistic:     jsii.String("Sum"), Period: minute, Label: jsii.String(label),
-		})
+		return d.table.Metric(jsii.String(name), &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: minute, Label: jsii.String(label)})
 	}
 	// CloudFront reports its metrics in us-east-1 only, whatever the
 	// stack's region; a dashboard may show them, an alarm here could not.
 	cloudFront := func(name, stat, label string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String("AWS/CloudFront"), MetricName: jsii.String(name),
-			DimensionsMap: &map[string]*string{"DistributionId": dist.dist.DistributionId(), "Region": jsii.String("Global")},
+			DimensionsMap: &map[string]*string{"DistributionId": dist.DistributionId(), "Region": jsii.String("Global")},
 			Statistic:     jsii.String(stat), Period: minute, Label: jsii.String(label), Region: jsii.String("us-east-1"),
 		})
 	}

@@ -17,12 +17,6 @@ import (
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// distribution is the public face of the stack.
-type distribution struct {
-	dist       awscloudfront.Distribution
-	siteBucket awss3.Bucket
-}
-
 // errorStatuses are the statuses CloudFront must never cache (its error
 // responses get a 0 s TTL and no response page, so the origin's own answer
 // reaches the viewer). By default it keeps an error for 10 s; the API
@@ -34,7 +28,7 @@ var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 
 // newDistribution defines the CloudFront distribution: the site bucket by
 // default, long-cached images under /images/*, and the uncached API
 // function URL under /api/* and /campaigns/*. Standard logs go to logs.
-func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
+func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) awscloudfront.Distribution {
 	// One origin for both S3 behaviours: one OAC, one bucket policy statement.
 	// LIST adds s3:ListBucket, so S3 answers a missing key 404, not 403. It
 	// exposes no listing: the only bucket-level request CloudFront could send
@@ -152,7 +146,7 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 	// The warning asks for DefaultRootObject (see siteOrigin's comment).
 	awscdk.Annotations_Of(dist).AcknowledgeWarning(jsii.String("@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk"),
 		jsii.String("DefaultRootObject maps GET / to index.html and no query string reaches S3"))
-	return distribution{dist: dist, siteBucket: siteBucket}
+	return dist
 }
 
 // newSecurityHeadersPolicy defines the response headers added to every

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -123,7 +124,7 @@ type observability struct {
 // newObservability defines the metric filters, the alarms and their SNS
 // topic (with an email subscription when props.AlarmEmail is set), the
 // dashboard, and the X-Ray sampling rule and groups of the API.
-func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d data, dist distribution) observability {
+func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d data, dist awscloudfront.Distribution) observability {
 	// Per stack, so that two stacks in one region keep their metrics apart.
 	namespace := "Banners/" + *stack.StackName()
 	m := newLogMetrics(stack, namespace, map[string]awslogs.ILogGroup{apiLogs: api.logs, ingestLogs: d.ingestLogs})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -39,7 +40,7 @@ func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 
 // deploySite uploads the visitor page and the banner images (props.ImagesDir,
 // else the placeholders), then invalidates what changed in CloudFront.
-func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
+func deploySite(stack awscdk.Stack, props *BannersStackProps, site awss3.Bucket, dist awscloudfront.Distribution) {
 	// Both deployments share one CDK handler function (same memory size),
 	// which logs to this group instead of one kept for two years.
 	deployLogs := newFunctionLogGroup(stack, "DeploySiteLogs")
@@ -49,7 +50,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 				Exclude: jsii.Strings(siteAssetExcludes...),
 			}),
 		},
-		DestinationBucket: site.siteBucket,
+		DestinationBucket: site,
 		// The page deploy prunes stale files; the images/ prefix is owned by
 		// the images deploy (or by hand uploads) and must survive it.
 		Exclude: jsii.Strings(imagesPrefix + "*"),
@@ -57,7 +58,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 			awss3deployment.CacheControl_SetPublic(),
 			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(pageMaxAge))),
 		},
-		Distribution:      site.dist,
+		Distribution:      dist,
 		DistributionPaths: jsii.Strings("/", "/index.html", "/app.js", "/style.css"),
 		MemoryLimit:       jsii.Number(deployMemoryMB),
 		LogGroup:          deployLogs,
@@ -80,7 +81,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		Sources: &[]awss3deployment.ISource{
 			awss3deployment.Source_Asset(jsii.String(dir), nil),
 		},
-		DestinationBucket:    site.siteBucket,
+		DestinationBucket:    site,
 		DestinationKeyPrefix: jsii.String(imagesPrefix),
 		ContentType:          jsii.String(contentType),
 		CacheControl: &[]awss3deployment.CacheControl{
@@ -89,7 +90,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 		},
 		MemoryLimit:       jsii.Number(deployMemoryMB),
 		LogGroup:          deployLogs,
-		Distribution:      site.dist,
+		Distribution:      dist,
 		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
 	})
 }

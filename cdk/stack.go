@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -153,7 +154,7 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	api := newAPI(stack, props, d.table)
 	site := newSiteBucket(stack, logs)
 	dist := newDistribution(stack, site, api, logs)
-	deploySite(stack, props, dist)
+	deploySite(stack, props, site, dist)
 	if props.WAFRateLimit > 0 {
 		newWAF(stack, dist, props.WAFRateLimit)
 	}
@@ -162,21 +163,21 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	newHelperLogGroups(stack)
 	suppressHelperFindings(stack)
 
-	newOutputs(stack, dist, d, logs, obs)
+	newOutputs(stack, dist, site, d, logs, obs)
 	return stack
 }
 
 // newOutputs exports what an operator needs after a deploy: where to look,
 // where to upload, and which table holds the data.
-func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket, obs observability) {
-	base := "https://" + *dist.dist.DistributionDomainName()
+func newOutputs(stack awscdk.Stack, dist awscloudfront.Distribution, site awss3.Bucket, d data, logs awss3.Bucket, obs observability) {
+	base := "https://" + *dist.DistributionDomainName()
 	outputs := []struct{ id, value, description string }{
 		{"BannerUrl", base + "/?cam-id=1", "Site: visitor page of campaign 1; change cam-id for other campaigns"},
 		{"AdTagUrl", base + "/campaigns/1", "Ad tag of campaign 1: answers 302 to one of its banner images"},
-		{"DistributionId", *dist.dist.DistributionId(), "CloudFront distribution, for invalidations"},
+		{"DistributionId", *dist.DistributionId(), "CloudFront distribution, for invalidations"},
 		{"DataBucketName", *d.bucket.BucketName(), "Upload <quarter>/<kind>_<quarter>.csv here to load the table"},
 		{"TableName", *d.table.TableName(), "DynamoDB table (retained when the stack is deleted)"},
-		{"SiteBucketName", *dist.siteBucket.BucketName(), "Site bucket; images live under images/"},
+		{"SiteBucketName", *site.BucketName(), "Site bucket; images live under images/"},
 		{"IngestFailuresQueueUrl", *d.dlq.QueueUrl(), "Ingest events that failed after the retries"},
 		{"AccessLogsBucketName", *logs.BucketName(), "CloudFront and S3 access logs (kept 90 days)"},
 		{"DashboardUrl", "https://console.aws.amazon.com/cloudwatch/home?region=" + *stack.Region() +

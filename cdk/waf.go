@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -13,7 +14,7 @@ const wafRegion = "us-east-1"
 // rate-based rule: a client IP sending more than limit requests in 5
 // minutes is blocked (403) until its rate falls below the limit. A template
 // rule stops the deploy outside us-east-1, the web ACL's only region.
-func newWAF(stack awscdk.Stack, dist distribution, limit int) awswafv2.CfnWebACL {
+func newWAF(stack awscdk.Stack, dist awscloudfront.Distribution, limit int) {
 	awscdk.NewCfnRule(stack, jsii.String("WafNeedsUsEast1"), &awscdk.CfnRuleProps{
 		Assertions: &[]*awscdk.CfnRuleAssertion{{
 			Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(wafRegion)),
@@ -48,8 +49,7 @@ func newWAF(stack awscdk.Stack, dist distribution, limit int) awswafv2.CfnWebACL
 			VisibilityConfig: visibility("banners-rate-limit-per-ip"),
 		}},
 	})
-	dist.dist.AttachWebAclId(acl.AttrArn())
-	return acl
+	dist.AttachWebAclId(acl.AttrArn())
 }
 
 // regionalName returns "<stack name>-<suffix>-<region>", a name for
