@@ -16,8 +16,7 @@ import (
 type api struct {
 	fn  awslambda.Function
 	url awslambda.FunctionUrl
-	// logs is the function's log group: its access log lines feed the
-	// operators' metrics (observability.go).
+	// logs is the function's log group, which feeds the operators' metrics.
 	logs awslogs.LogGroup
 }
 
@@ -35,9 +34,8 @@ func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITab
 		// A request is one cached lookup or one GetItem (milliseconds); 10 s
 		// fails fast, well inside CloudFront's 30 s origin read timeout.
 		Timeout: awscdk.Duration_Seconds(jsii.Number(10)),
-		// JSON logs, and no START/END/REPORT lines (system level WARN): the
-		// function's own line is the only one per request, which keeps log
-		// ingestion at about 300 bytes a request (see docs/deploy.md).
+		// JSON logs and no START/END/REPORT lines (system level WARN): one line
+		// a request, about 300 bytes of log ingestion (see docs/deploy.md).
 		LoggingFormat:                awslambda.LoggingFormat_JSON,
 		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
 		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
@@ -70,11 +68,9 @@ func reservedConcurrency(n int) *float64 {
 }
 
 // newFunction defines function id from the linux/arm64 `bootstrap` in dir,
-// traced by X-Ray, with its own log group (<id>Logs) and an execution role
-// (<id>Role) that may write to that group and nothing else yet: each
-// function adds exactly the calls it makes. The role replaces the
-// AWSLambdaBasicExecutionRole managed policy, which would let the function
-// create and write any log group. props holds the rest.
+// traced by X-Ray, with its own log group (<id>Logs) and a role (<id>Role)
+// that may write there and nothing else yet (AWSLambdaBasicExecutionRole
+// would allow any log group); each function adds the calls it makes.
 func newFunction(stack awscdk.Stack, id, dir, roleDescription string, props *awslambda.FunctionProps) (awslambda.Function, awslogs.LogGroup) {
 	logs := newFunctionLogGroup(stack, id+"Logs")
 	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{

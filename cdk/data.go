@@ -23,14 +23,12 @@ type data struct {
 	bucket awss3.Bucket
 	ingest awslambda.Function
 	dlq    awssqs.Queue
-	// ingestLogs is the ingest function's log group: its "file read" and
-	// "quarter loaded" lines feed the operators' metrics (observability.go).
+	// ingestLogs is the ingest function's log group, which feeds the metrics.
 	ingestLogs awslogs.LogGroup
 }
 
-// newData defines the table, the data bucket and the ingest function that
-// loads every uploaded .csv into the table. The data bucket's access logs go
-// to logs.
+// newData defines the table, the data bucket (logging to logs) and the
+// ingest function that loads every uploaded .csv into the table.
 func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) data {
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(dynamo.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
@@ -51,8 +49,7 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		ServerAccessLogsPrefix: jsii.String(dataBucketLogPrefix),
 	})
 
-	// Failed asynchronous invocations land here with the error, instead of
-	// being dropped after the retries.
+	// Failed asynchronous invocations land here with the error, not dropped.
 	dlq := awssqs.NewQueue(stack, jsii.String("IngestFailures"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -66,11 +63,10 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 	ingest, ingestLogs := newFunction(stack, "IngestFunction", props.IngestDir, "Banners ingest function", &awslambda.FunctionProps{
 		Description: jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
 		// Memory holds one quarter's read models (Settings.IngestMemoryMB).
-		// The time goes into BatchWriteItem round trips and waiting out
-		// throttling: a new on-demand table takes about 4,000 writes a
-		// second, so a million campaigns take 250–500 s; Lambda's longest
-		// timeout leaves that a margin of 1.8×, and the load's lease ends
-		// with it.
+		// Time goes into BatchWriteItem round trips and waiting out
+		// throttling: a new on-demand table takes about 4,000 writes a second,
+		// so a million campaigns take 250–500 s; Lambda's longest timeout
+		// leaves a margin of 1.8×, and the load's lease ends with it.
 		MemorySize: jsii.Number(float64(props.IngestMemoryMB)),
 		Timeout:    awscdk.Duration_Minutes(jsii.Number(15)),
 		Environment: &map[string]*string{

@@ -11,18 +11,16 @@ import (
 	"banners/internal/httpapi"
 )
 
-// contentSecurityPolicy allows only what the page uses: its own script,
-// style, API and images, plus the data: URL favicon. Inline styles are
-// allowed for the <noscript> fallback.
+// contentSecurityPolicy allows only what the page uses: its own script, style,
+// API and images, the data: URL favicon, inline styles (<noscript> fallback).
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// errorStatuses are the statuses CloudFront must never cache (its error
-// responses get a 0 s TTL and no response page, so the origin's own answer
-// reaches the viewer). By default it keeps an error for 10 s; the API
-// behaviours' cache key has neither the query string nor the cookie, so a
-// cached 400 for one quarter would answer every quarter, and a cached 5xx
-// would outlast a blip; a missing site file (404) costs one S3 request.
+// errorStatuses are the statuses CloudFront must never cache (0 s TTL, no
+// response page: the origin's own answer reaches the viewer). By default it
+// keeps an error 10 s; the API's cache key has neither query string nor
+// cookie, so a cached 400 for one quarter would answer every quarter, a
+// cached 5xx would outlast a blip; a missing site file costs one S3 request.
 var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
 
 // newDistribution defines the CloudFront distribution: the site bucket by
@@ -109,8 +107,7 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		Comment:           jsii.String("Banners"),
 		DefaultRootObject: jsii.String("index.html"),
 		HttpVersion:       awscloudfront.HttpVersion_HTTP2_AND_3,
-		// North America and Europe only: the cheapest price class. Visitors
-		// elsewhere are served from the nearest of those edges.
+		// North America and Europe edges only, the cheapest; they serve the rest.
 		PriceClass:     awscloudfront.PriceClass_PRICE_CLASS_100,
 		ErrorResponses: &errorResponses,
 		// Standard logs: free to deliver, paid only as S3 storage.

@@ -25,11 +25,10 @@ const (
 	dataBucketLogPrefix = "s3/data/"
 )
 
-// newBucket defines a private bucket: public access blocked, TLS only,
-// SSE-S3 (which CloudFront's OAC reads without a KMS key policy), emptied
-// and deleted with the stack. What the buckets hold can be deployed or
-// uploaded again (site, data) or is worth nothing without the stack (logs);
-// the service's state is the retained table. props holds the rest.
+// newBucket defines a private bucket: public access blocked, TLS only, SSE-S3
+// (which CloudFront's OAC reads without a KMS key policy), emptied and
+// deleted with the stack, as what the buckets hold can be uploaded again
+// (site, data) or is worthless without the stack (logs). props has the rest.
 func newBucket(stack awscdk.Stack, id string, props *awss3.BucketProps) awss3.Bucket {
 	props.BlockPublicAccess = awss3.BlockPublicAccess_BLOCK_ALL()
 	props.EnforceSSL = jsii.Bool(true)
@@ -48,10 +47,9 @@ func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup
 	})
 }
 
-// newAccessLogsBucket defines the bucket that receives CloudFront's
-// standard logs and the S3 server access logs of the site and data
-// buckets. It logs nothing itself: that would log its own log deliveries
-// (cdk-nag counts a log target as compliant).
+// newAccessLogsBucket defines the bucket of CloudFront's standard logs and
+// the site and data buckets' S3 access logs. It logs nothing itself: that
+// would log its own deliveries (cdk-nag counts a log target as compliant).
 func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 	return newBucket(stack, "AccessLogsBucket", &awss3.BucketProps{
 		// CloudFront standard logging writes with an ACL (awslogsdelivery),
@@ -64,12 +62,11 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 	})
 }
 
-// newHelperLogGroups gives every Lambda function of the stack without a log
-// group of its own (CDK's helpers for bucket notifications and auto-deleting
-// buckets, whose constructs take none) one with logRetention, under the name
-// Lambda writes to: /aws/lambda/<function name>. Every custom resource, the
-// only callers of those helpers, waits for the log groups, so that Lambda
-// never creates one without retention first.
+// newHelperLogGroups gives each Lambda function without a log group of its
+// own (CDK's helpers for bucket notifications and auto-deleting buckets) one
+// with logRetention, named as Lambda writes: /aws/lambda/<function name>.
+// Every custom resource, the helpers' only callers, waits for the groups,
+// so that Lambda never creates one without retention first.
 func newHelperLogGroups(stack awscdk.Stack) {
 	var groups []constructs.IDependable
 	var customResources []constructs.IConstruct

@@ -49,9 +49,8 @@ func main() {
 	app.Synth(nil)
 }
 
-// settingsFromContext reads the stack settings from CDK context, falling
-// back to DefaultSettings (repeated in cdk.json's "context" block) for keys
-// that are not set, and validates them.
+// settingsFromContext reads and validates the stack settings from CDK
+// context; unset keys keep DefaultSettings (which cdk.json repeats).
 func settingsFromContext(app awscdk.App) (Settings, error) {
 	s := DefaultSettings()
 	var err error
@@ -93,9 +92,8 @@ func contextString(app awscdk.App, key, def string) (string, error) {
 	}
 }
 
-// contextInt returns the context value of key as a whole number, or def
-// when the key is not set. It accepts JSON numbers (cdk.json) and strings
-// (-c k=v).
+// contextInt returns the context value of key as a whole number, or def when
+// the key is not set: a JSON number (cdk.json) or a string (-c k=v).
 func contextInt(app awscdk.App, key string, def int) (int, error) {
 	var f float64
 	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {

@@ -61,8 +61,7 @@ var logMetrics = []logMetric{
 	{name: "Requests", logs: apiLogs, pattern: `{ ` + request + ` }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	{name: "ClientErrors", logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 400 && $.status < 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	{name: "ServerErrors", logs: apiLogs, pattern: `{ ` + request + ` && $.status >= 500 }`, value: "1", unit: awscloudwatch.Unit_COUNT},
-	// Time spent in the function per request, from the handler's start to
-	// its answer, in milliseconds; CloudFront's own time is not in it.
+	// Time in the function per request, start to answer (ms); not CloudFront's.
 	{name: "Latency", logs: apiLogs, pattern: `{ ` + request + ` && $.duration_ms >= 0 }`, value: "$.duration_ms", unit: awscloudwatch.Unit_MILLISECONDS},
 	{name: "CacheHits", logs: apiLogs, pattern: `{ ` + request + ` && $.cache = "hit" }`, value: "1", unit: awscloudwatch.Unit_COUNT},
 	// A miss asked DynamoDB (concurrent misses of one key share one GetItem).
@@ -101,14 +100,12 @@ const (
 	invalidRowPercent = 1
 )
 
-// Sampling of the API's traces in X-Ray. At the assignment's 5,000
-// requests a minute (83 a second; 216 million a month), a reservoir of 1
-// trace a second plus 1% of the rest records 1.8 traces a second, 4.7
-// million a month: $23 at $5 per million (the first 100,000 are free),
-// against $66 for X-Ray's default of 1 a second plus 5% and $1,080 for
-// every request. 1.8 a second fills the service map and gives a steady
-// sample of hits and misses; stale serves and errors come in bursts when
-// DynamoDB fails, so even 2% of them are dozens of traces a minute.
+// Sampling of the API's traces in X-Ray. At 5,000 requests a minute (216
+// million a month), 1 trace a second plus 1% of the rest is 1.8 a second, 4.7
+// million a month: $23 at $5 per million, against $66 for X-Ray's default (1
+// a second plus 5%) and $1,080 for every request. That fills the service map
+// with hits and misses; stale serves and errors come in bursts when DynamoDB
+// fails, so even 2% of them are dozens of traces a minute.
 const (
 	samplingReservoir = 1    // traces a second, before the rate applies
 	samplingRate      = 0.01 // of the requests beyond the reservoir
@@ -121,9 +118,8 @@ type observability struct {
 	dashboard awscloudwatch.Dashboard
 }
 
-// newObservability defines the metric filters, the alarms and their SNS
-// topic (with an email subscription when props.AlarmEmail is set), the
-// dashboard, and the X-Ray sampling rule and groups of the API.
+// newObservability defines the metric filters, the alarms and their SNS topic
+// (mailing props.AlarmEmail if set), the dashboard, and the API's X-Ray setup.
 func newObservability(stack awscdk.Stack, props *BannersStackProps, api api, d data, dist awscloudfront.Distribution) observability {
 	// Per stack, so that two stacks in one region keep their metrics apart.
 	namespace := "Banners/" + *stack.StackName()
@@ -244,9 +240,8 @@ func (m metrics) invalidRowRate() awscloudwatch.MathExpression {
 	return expr("MAX(["+strings.Join(shares, ", ")+"])", "invalid rows % (worst kind)", using, five)
 }
 
-// newAlarms defines the alarms. Every one treats missing data on purpose:
-// an idle stack writes no log lines, so its log metrics have no data, and
-// that must read as "nothing wrong".
+// newAlarms defines the alarms. Each treats missing data on purpose: an idle
+// stack writes no log lines, and no data must read as "nothing wrong".
 func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.Alarm {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	five := awscdk.Duration_Minutes(jsii.Number(5))
@@ -276,9 +271,8 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 		// blip the retries hide, five in a row are DynamoDB trouble.
 		alarm("ApiStaleServes", "The API served stale banners (DynamoDB failing) in each of 5 minutes in a row.",
 			m.metric("StaleServes", "Sum", "stale serves"), 1, 5, 5, notBreaching),
-		// The handler answers every failure itself, so a function error is
-		// a crash, a timeout or an out-of-memory: a 502 at CloudFront. Five
-		// in 5 minutes skips a lone runtime hiccup and catches any real one.
+		// The handler answers every failure itself: a function error is a crash,
+		// timeout or out-of-memory (a 502). Five skip a lone runtime hiccup.
 		alarm("ApiFunctionErrors", "The API function failed (crash, timeout, memory) 5 times or more in 5 minutes.",
 			api.fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 5, 1, 1, notBreaching),
 		// A throttled invocation is a visitor without banners; 3 minutes in
@@ -299,9 +293,8 @@ func newAlarms(stack awscdk.Stack, m metrics, api api, d data) []awscloudwatch.A
 	}
 }
 
-// newXRay defines the API's sampling rule and its X-Ray groups, each with
-// insights, so the console's trace map and insights open on them. The
-// README and docs/operations.md show the groups' filters to type.
+// newXRay defines the API's sampling rule and X-Ray groups with insights on;
+// the README and docs/operations.md show the groups' filters to type.
 func newXRay(stack awscdk.Stack, api api) {
 	fnName := *api.fn.FunctionName() // a token: resolved by CloudFormation
 	awsxray.NewCfnSamplingRule(stack, jsii.String("ApiSamplingRule"), &awsxray.CfnSamplingRuleProps{

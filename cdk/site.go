@@ -41,8 +41,7 @@ func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 // deploySite uploads the visitor page and the banner images (props.ImagesDir,
 // else the placeholders), then invalidates what changed in CloudFront.
 func deploySite(stack awscdk.Stack, props *BannersStackProps, site awss3.Bucket, dist awscloudfront.Distribution) {
-	// Both deployments share one CDK handler function (same memory size),
-	// which logs to this group instead of one kept for two years.
+	// The deployments' shared CDK function (same memory) logs here, not for 2 years.
 	deployLogs := newFunctionLogGroup(stack, "DeploySiteLogs")
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
@@ -64,17 +63,14 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site awss3.Bucket,
 		LogGroup:          deployLogs,
 	})
 
-	// The real files are JPEG bytes with .png names, the placeholders SVG:
-	// say what they really are.
+	// The real files are JPEG bytes named .png: say what they really are.
 	dir, contentType, maxAge := props.ImagesDir, "image/jpeg", imageMaxAge
 	if dir == "" {
-		// Placeholders stand in for the real banners: cached briefly, so an
-		// upload of real images shows within minutes.
+		// Placeholders are cached briefly, so real images show within minutes.
 		dir, contentType, maxAge = props.PlaceholdersDir, "image/svg+xml", pageMaxAge
 	}
 	if dir == "" {
-		// Nothing to ship: /images/* answers 404 until images are uploaded
-		// (see docs/deploy.md).
+		// Nothing to ship: /images/* answers 404 until uploads (docs/deploy.md).
 		return
 	}
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeployImages"), &awss3deployment.BucketDeploymentProps{

@@ -36,18 +36,16 @@ type Settings struct {
 	// it): 512 covers about 200,000 campaigns a quarter (360 MB at peak),
 	// a million campaigns want 3008 (1.2–2.0 GB at peak; docs/dynamodb.md).
 	IngestMemoryMB int
-	// IngestReservedConcurrency, when positive, reserves that many
-	// concurrent executions for the ingest function; 1 serializes loads.
-	// 0 (the default) reserves nothing.
+	// IngestReservedConcurrency, when positive, reserves that many concurrent
+	// executions for the ingest function (1 serializes loads); 0 reserves none.
 	IngestReservedConcurrency int
 	// WAFRateLimit, when positive, attaches to the distribution an AWS WAF
 	// web ACL that blocks a client IP sending more than this many requests
 	// in 5 minutes. 0 (the default) adds no WAF. The web ACL exists only in
 	// us-east-1, so the stack must be deployed there when this is set.
 	WAFRateLimit int
-	// AlarmEmail, when set, subscribes this address to the alarm topic
-	// (AWS sends a confirmation mail first). Empty (the default): the
-	// topic has no subscription; alarms still show on the dashboard.
+	// AlarmEmail, when set, subscribes this address to the alarm topic (AWS
+	// mails a confirmation first); alarms always show on the dashboard.
 	AlarmEmail string
 }
 
@@ -70,8 +68,7 @@ const (
 // Validate reports the first setting that Lambda, AWS WAF or the API
 // function would reject.
 func (s Settings) Validate() error {
-	// The same check as the API function's at start, so a deploy cannot
-	// ship a TTL the function refuses.
+	// The API function's own check: a deploy cannot ship a TTL it refuses.
 	if _, err := cache.ParseTTL(s.CacheTTL); err != nil {
 		return err
 	}

@@ -10,10 +10,9 @@ import (
 // wafRegion is the only region where a web ACL for CloudFront can live.
 const wafRegion = "us-east-1"
 
-// newWAF attaches to the distribution an AWS WAF web ACL with one
-// rate-based rule: a client IP sending more than limit requests in 5
-// minutes is blocked (403) until its rate falls below the limit. A template
-// rule stops the deploy outside us-east-1, the web ACL's only region.
+// newWAF attaches to the distribution a web ACL whose rate-based rule blocks
+// (403) a client IP above limit requests in 5 minutes until its rate falls
+// below. A template rule stops the deploy outside us-east-1, its only region.
 func newWAF(stack awscdk.Stack, dist awscloudfront.Distribution, limit int) {
 	awscdk.NewCfnRule(stack, jsii.String("WafNeedsUsEast1"), &awscdk.CfnRuleProps{
 		Assertions: &[]*awscdk.CfnRuleAssertion{{
@@ -52,9 +51,8 @@ func newWAF(stack awscdk.Stack, dist awscloudfront.Distribution, limit int) {
 	dist.AttachWebAclId(acl.AttrArn())
 }
 
-// regionalName returns "<stack name>-<suffix>-<region>", a name for
-// account-wide resources (CloudFront policies, origin access controls, web
-// ACLs) that does not collide when the stack is deployed to a second region.
+// regionalName returns "<stack name>-<suffix>-<region>": a name of account-wide
+// resources (CloudFront policies, OACs, web ACLs) unique across regions.
 func regionalName(stack awscdk.Stack, suffix string) *string {
 	return awscdk.Fn_Join(jsii.String("-"), jsii.Strings(*stack.StackName(), suffix, *stack.Region()))
 }
