@@ -41,7 +41,7 @@ func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
 // deploySite uploads the visitor page and the banner images (props.ImagesDir,
 // else the placeholders), then invalidates what changed in CloudFront.
 func deploySite(stack awscdk.Stack, props *BannersStackProps, site awss3.Bucket, dist awscloudfront.Distribution) {
-	// The deployments' shared CDK function (same memory) logs here, not for 2 years.
+	// Their shared CDK function (same memory) logs here, not to a 2-year group.
 	deployLogs := newFunctionLogGroup(stack, "DeploySiteLogs")
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
