@@ -16,40 +16,26 @@ import (
 type api struct {
 	fn  awslambda.Function
 	url awslambda.FunctionUrl
-	// logs is the function's log group: its access log lines feed the
-	// operators' metrics (observability.go).
+	// logs is the function's log group, which feeds the operators' metrics.
 	logs awslogs.LogGroup
 }
 
 // newAPI defines the API function and its function URL. The URL takes
 // every method and path: the function answers 404 and 405 itself, so what
-// CloudFront serves is what the handler tests check.
-//
-// The URL's auth type is AWS_IAM and only this stack's distribution may
-// call it (newDistribution grants that, signing through an origin access
-// control), so the function cannot be reached around CloudFront.
+// CloudFront serves is what the handler tests check. Its auth type is
+// AWS_IAM and only this stack's distribution may call it (signing through
+// an origin access control, newDistribution): nothing goes around CloudFront.
 func newAPI(stack awscdk.Stack, props *BannersStackProps, table awsdynamodb.ITable) api {
-	logs := newFunctionLogGroup(stack, "ApiFunctionLogs")
-	fn := awslambda.NewFunction(stack, jsii.String("ApiFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.LambdaDir), nil),
-		Role:         newFunctionRole(stack, "ApiFunctionRole", "Banners API function", logs),
-		// Lambda CPU scales with memory: 256 MB (the default) halves
-		// cold-start and cache-miss latency compared with 128 MB for a small
-		// Go binary, and leaves room for the cache (CacheMaxMiB).
+	fn, logs := newFunction(stack, "ApiFunction", props.LambdaDir, "Banners API function", &awslambda.FunctionProps{
+		Description: jsii.String("Serves the banners of a campaign (JSON) and the ad-tag redirect"),
+		// CPU scales with memory: 256 MB (the default) halves cold-start and
+		// cache-miss latency against 128 MB, and leaves room for the cache.
 		MemorySize: jsii.Number(float64(props.APIMemoryMB)),
-		// A request is one cached lookup or one DynamoDB GetItem
-		// (milliseconds); 10 s fails fast, well inside CloudFront's 30 s
-		// origin read timeout.
-		Timeout:  awscdk.Duration_Seconds(jsii.Number(10)),
-		Tracing:  awslambda.Tracing_ACTIVE,
-		LogGroup: logs,
-		// JSON logs, and no START/END/REPORT lines (system level WARN): the
-		// function's own line is the only one per request, which keeps log
-		// ingestion at about 300 bytes a request (see docs/deploy.md).
+		// A request is one cached lookup or one GetItem (milliseconds); 10 s
+		// fails fast, well inside CloudFront's 30 s origin read timeout.
+		Timeout: awscdk.Duration_Seconds(jsii.Number(10)),
+		// JSON logs and no START/END/REPORT lines (system level WARN): one line
+		// a request, about 300 bytes of log ingestion (see docs/deploy.md).
 		LoggingFormat:                awslambda.LoggingFormat_JSON,
 		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
 		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
@@ -81,14 +67,15 @@ func reservedConcurrency(n int) *float64 {
 	return jsii.Number(float64(n))
 }
 
-// newFunctionRole returns an execution role that may write to logs and
-// nothing else yet; each function adds exactly the calls it makes. It
-// replaces the AWSLambdaBasicExecutionRole managed policy, which would let
-// the function create and write any log group.
-func newFunctionRole(stack awscdk.Stack, id, description string, logs awslogs.ILogGroup) awsiam.Role {
-	role := awsiam.NewRole(stack, jsii.String(id), &awsiam.RoleProps{
+// newFunction defines function id from the linux/arm64 `bootstrap` in dir,
+// traced by X-Ray, with its own log group (<id>Logs) and a role (<id>Role)
+// that may write there and nothing else yet (AWSLambdaBasicExecutionRole
+// would allow any log group); each function adds the calls it makes.
+func newFunction(stack awscdk.Stack, id, dir, roleDescription string, props *awslambda.FunctionProps) (awslambda.Function, awslogs.LogGroup) {
+	logs := newFunctionLogGroup(stack, id+"Logs")
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String(description + ": logs to its own log group, plus the grants next to the function"),
+		Description: jsii.String(roleDescription + ": logs to its own log group, plus the grants next to the function"),
 	})
 	logs.GrantWrite(role)
 	// Tracing_ACTIVE adds xray:PutTraceSegments and PutTelemetryRecords on "*".
@@ -97,5 +84,12 @@ func newFunctionRole(stack awscdk.Stack, id, description string, logs awslogs.IL
 		Reason:    jsii.String("X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions"),
 		AppliesTo: &[]any{"Resource::*"},
 	}}, jsii.Bool(true))
-	return role
+	props.Runtime = awslambda.Runtime_PROVIDED_AL2023()
+	props.Architecture = awslambda.Architecture_ARM_64()
+	props.Handler = jsii.String("bootstrap")
+	props.Code = awslambda.Code_FromAsset(jsii.String(dir), nil)
+	props.Role = role
+	props.Tracing = awslambda.Tracing_ACTIVE
+	props.LogGroup = logs
+	return awslambda.NewFunction(stack, jsii.String(id), props), logs
 }

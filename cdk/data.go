@@ -23,14 +23,12 @@ type data struct {
 	bucket awss3.Bucket
 	ingest awslambda.Function
 	dlq    awssqs.Queue
-	// ingestLogs is the ingest function's log group: its "file read" and
-	// "quarter loaded" lines feed the operators' metrics (observability.go).
+	// ingestLogs is the ingest function's log group, which feeds the metrics.
 	ingestLogs awslogs.LogGroup
 }
 
-// newData defines the table, the data bucket and the ingest function that
-// loads every uploaded .csv into the table. The data bucket's access logs go
-// to logs.
+// newData defines the table, the data bucket (logging to logs) and the
+// ingest function that loads every uploaded .csv into the table.
 func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) data {
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(dynamo.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
@@ -44,22 +42,14 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	bucket := awss3.NewBucket(stack, jsii.String("DataBucket"), &awss3.BucketProps{
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+	bucket := newBucket(stack, "DataBucket", &awss3.BucketProps{
 		// Who uploaded or read which file: S3 server access logs are free
 		// apart from their storage, unlike CloudTrail data events.
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String(dataBucketLogPrefix),
-		// The CSVs are inputs that can be uploaded again; what matters is in
-		// the retained table, so the bucket is emptied and deleted with the stack.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
 
-	// Failed asynchronous invocations land here with the error, instead of
-	// being dropped after the retries.
+	// Failed asynchronous invocations land here with the error, not dropped.
 	dlq := awssqs.NewQueue(stack, jsii.String("IngestFailures"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -70,25 +60,15 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		Reason: jsii.String("This queue is the ingest function's failure destination; a queue behind it would hold failures of failures"),
 	}}, nil)
 
-	ingestLogs := newFunctionLogGroup(stack, "IngestFunctionLogs")
-	ingestRole := newFunctionRole(stack, "IngestFunctionRole", "Banners ingest function", ingestLogs)
-	ingest := awslambda.NewFunction(stack, jsii.String("IngestFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.IngestDir), nil),
+	ingest, ingestLogs := newFunction(stack, "IngestFunction", props.IngestDir, "Banners ingest function", &awslambda.FunctionProps{
+		Description: jsii.String("Loads <quarter>/<kind>_<quarter>.csv uploads into the table"),
 		// Memory holds one quarter's read models (Settings.IngestMemoryMB).
-		// The time goes into BatchWriteItem round trips and waiting out
-		// throttling: a new on-demand table takes about 4,000 writes a
-		// second, so a million campaigns take 250–500 s; Lambda's longest
-		// timeout leaves that a margin of 1.8×, and the load's lease ends
-		// with it.
+		// Time goes into BatchWriteItem round trips and waiting out
+		// throttling: a new on-demand table takes about 4,000 writes a second,
+		// so a million campaigns take 250–500 s; Lambda's longest timeout
+		// leaves a margin of 1.8×, and the load's lease ends with it.
 		MemorySize: jsii.Number(float64(props.IngestMemoryMB)),
 		Timeout:    awscdk.Duration_Minutes(jsii.Number(15)),
-		Tracing:    awslambda.Tracing_ACTIVE,
-		Role:       ingestRole,
-		LogGroup:   ingestLogs,
 		Environment: &map[string]*string{
 			"TABLE_NAME": table.TableName(),
 		},
@@ -96,30 +76,27 @@ func newData(stack awscdk.Stack, props *BannersStackProps, logs awss3.IBucket) d
 		// so that is safe. Two retries ride out throttling and transient errors.
 		RetryAttempts: jsii.Number(2),
 		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-		// Off by default (accounts with 10 concurrent executions refuse any
-		// reservation). Loads stay safe without it: a lease on the quarter's
-		// manifest turns a concurrent load of the same quarter into a retried
-		// conflict. 1 serializes loads, where the account allows it.
+		// Off by default (see DefaultSettings). Loads stay safe without it: a
+		// lease on the quarter's manifest turns a concurrent load of the same
+		// quarter into a retried conflict. 1 serializes loads.
 		ReservedConcurrentExecutions: reservedConcurrency(props.IngestReservedConcurrency),
 	})
 
-	// Least privilege: exactly the calls a load makes (GetItem and PutItem on
-	// the quarter's manifest, BatchWriteItem for the read models), the
-	// uploads, nothing else.
+	// Least privilege: the calls a load makes (GetItem and PutItem on the
+	// quarter's manifest, BatchWriteItem for the read models), the uploads.
 	table.Grant(ingest, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:BatchWriteItem"))
 	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
 	}))
-	// The function never lists, but a load reads the quarter's three files
-	// and takes a missing one as empty (NoSuchKey, internal/ingest/s3.go).
-	// Without s3:ListBucket, S3 answers AccessDenied for a missing key
-	// instead, and the load of the first uploaded file would fail.
+	// The function never lists, but takes a missing file of the quarter as
+	// empty (NoSuchKey, internal/ingest/s3.go); without s3:ListBucket, S3
+	// answers AccessDenied instead and the first upload's load would fail.
 	ingest.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:ListBucket"),
 		Resources: jsii.Strings(*bucket.BucketArn()),
 	}))
-	cdknag.NagSuppressions_AddResourceSuppressions(ingestRole, &[]*cdknag.NagPackSuppression{{
+	cdknag.NagSuppressions_AddResourceSuppressions(ingest.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("s3:GetObject on the data bucket's objects: the keys are whatever operators upload"),
 		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<DataBucket[0-9A-F]+\.Arn>\/\*$/`)}},

@@ -11,37 +11,27 @@ import (
 	"banners/internal/httpapi"
 )
 
-// contentSecurityPolicy allows only what the page uses: its own script,
-// style, API and images, plus the data: URL favicon. Inline styles are
-// allowed for the <noscript> fallback.
+// contentSecurityPolicy allows only what the page uses: its own script, style,
+// API and images, the data: URL favicon, inline styles (<noscript> fallback).
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// distribution is the public face of the stack.
-type distribution struct {
-	dist       awscloudfront.Distribution
-	siteBucket awss3.Bucket
-}
-
-// errorStatuses are the statuses CloudFront must never cache: by default it
-// keeps an error response for 10 s (its error caching minimum TTL). The API
-// behaviours' cache key has neither the query string nor the cookie, so a
-// cached 400 for one quarter would answer every quarter, and a cached 5xx
-// would outlast a blip; a missing site file (404) costs one S3 request.
-// No entry has a response page: the origin's own answer (the API's JSON,
-// S3's 404) reaches the viewer unchanged.
+// errorStatuses are the statuses CloudFront must never cache (0 s TTL, no
+// response page: the origin's own answer reaches the viewer). By default it
+// keeps an error 10 s; the API's cache key has neither query string nor
+// cookie, so a cached 400 for one quarter would answer every quarter, a
+// cached 5xx would outlast a blip; a missing site file costs one S3 request.
 var errorStatuses = []float64{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
 
 // newDistribution defines the CloudFront distribution: the site bucket by
 // default, long-cached images under /images/*, and the uncached API
 // function URL under /api/* and /campaigns/*. Standard logs go to logs.
-func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) distribution {
-	// One origin object for both S3 behaviours, so CloudFront has one S3 origin
-	// and one OAC, and the bucket policy has one statement. LIST adds
-	// s3:ListBucket, so S3 answers a missing key with 404 instead of 403
-	// AccessDenied. It exposes no listing: the only bucket-level request
-	// CloudFront could send is GET /, which DefaultRootObject maps to
-	// index.html, and the S3 behaviours forward no query string.
+func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs awss3.IBucket) awscloudfront.Distribution {
+	// One origin for both S3 behaviours: one OAC, one bucket policy statement.
+	// LIST adds s3:ListBucket, so S3 answers a missing key 404, not 403. It
+	// exposes no listing: the only bucket-level request CloudFront could send
+	// is GET /, which DefaultRootObject maps to index.html, and the S3
+	// behaviours forward no query string.
 	siteOrigin := awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(siteBucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{
 		OriginAccessControl: awscloudfront.NewS3OriginAccessControl(stack, jsii.String("SiteOriginAccessControl"), &awscloudfront.S3OriginAccessControlProps{
 			OriginAccessControlName: regionalName(stack, "site"),
@@ -49,12 +39,10 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		}),
 		OriginAccessLevels: &[]awscloudfront.AccessLevel{awscloudfront.AccessLevel_READ, awscloudfront.AccessLevel_LIST},
 	})
-	// The origin also adds the function's resource policy: two statements
-	// for cloudfront.amazonaws.com with this distribution's ARN as
-	// SourceArn, lambda:InvokeFunctionUrl and lambda:InvokeFunction (the
-	// second one limited to calls through the URL), both of which function
-	// URLs created since October 2025 require. TestAPIFunctionURLBehindCloudFrontOnly
-	// holds it to that.
+	// The origin also lets cloudfront.amazonaws.com, for this distribution
+	// only, call lambda:InvokeFunctionUrl and lambda:InvokeFunction (through
+	// the URL), as function URLs created since October 2025 require
+	// (TestAPIFunctionURLBehindCloudFrontOnly).
 	apiOrigin := awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(api.url, &awscloudfrontorigins.FunctionUrlOriginWithOACProps{
 		OriginAccessControl: awscloudfront.NewFunctionUrlOriginAccessControl(stack, jsii.String("ApiOriginAccessControl"), &awscloudfront.FunctionUrlOriginAccessControlProps{
 			OriginAccessControlName: regionalName(stack, "api"),
@@ -91,20 +79,24 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		QueryStringBehavior:     awscloudfront.OriginRequestQueryStringBehavior_All(),
 		// The only cookie the API reads: the last banner served to a visitor.
 		CookieBehavior: awscloudfront.OriginRequestCookieBehavior_AllowList(jsii.String(httpapi.CookieName)),
-		// No viewer headers: the function URL needs its own Host, which
-		// CloudFront sets from the origin domain when Host is not forwarded,
-		// and the OAC signature covers it.
+		// No viewer headers: unforwarded, Host is the function URL's own, as
+		// the URL needs and the OAC signature covers.
 		HeaderBehavior: awscloudfront.OriginRequestHeaderBehavior_None(),
 	})
 
+	var errorResponses []*awscloudfront.ErrorResponse
+	for _, status := range errorStatuses {
+		errorResponses = append(errorResponses, &awscloudfront.ErrorResponse{
+			HttpStatus: jsii.Number(status),
+			Ttl:        awscdk.Duration_Seconds(jsii.Number(0)),
+		})
+	}
 	apiBehavior := &awscloudfront.BehaviorOptions{
 		Origin:               apiOrigin,
 		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
-		// Every method reaches the function, which answers GET and HEAD and
-		// says 405 to the rest itself.
+		// The function answers GET and HEAD, and 405 to the rest itself.
 		AllowedMethods: awscloudfront.AllowedMethods_ALLOW_ALL(),
-		// Every request reaches the function, so every visitor gets a fresh
-		// shuffle and the cookie is honoured.
+		// Every visitor gets a fresh shuffle and the cookie is honoured.
 		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
 		OriginRequestPolicy:   apiRequests,
 		ResponseHeadersPolicy: headers,
@@ -115,10 +107,9 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 		Comment:           jsii.String("Banners"),
 		DefaultRootObject: jsii.String("index.html"),
 		HttpVersion:       awscloudfront.HttpVersion_HTTP2_AND_3,
-		// North America and Europe only: the cheapest price class. Visitors
-		// elsewhere are served from the nearest of those edges.
+		// North America and Europe edges only, the cheapest; they serve the rest.
 		PriceClass:     awscloudfront.PriceClass_PRICE_CLASS_100,
-		ErrorResponses: errorResponses(),
+		ErrorResponses: &errorResponses,
 		// Standard logs: free to deliver, paid only as S3 storage.
 		EnableLogging: jsii.Bool(true),
 		LogBucket:     logs,
@@ -145,30 +136,14 @@ func newDistribution(stack awscdk.Stack, siteBucket awss3.Bucket, api api, logs 
 			"/campaigns/*": apiBehavior,
 		},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dist, &[]*cdknag.NagPackSuppression{
-		{
-			Id:     jsii.String("AwsSolutions-CFR4"),
-			Reason: jsii.String("The default *.cloudfront.net certificate fixes the viewer policy at TLSv1; a TLS 1.2 minimum needs a custom domain and ACM certificate"),
-		},
-	}, nil)
-	// DefaultRootObject is set, which is what this warning asks for (see
-	// the comment on siteOrigin).
+	cdknag.NagSuppressions_AddResourceSuppressions(dist, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-CFR4"),
+		Reason: jsii.String("The default *.cloudfront.net certificate fixes the viewer policy at TLSv1; a TLS 1.2 minimum needs a custom domain and ACM certificate"),
+	}}, nil)
+	// The warning asks for DefaultRootObject (see siteOrigin's comment).
 	awscdk.Annotations_Of(dist).AcknowledgeWarning(jsii.String("@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk"),
 		jsii.String("DefaultRootObject maps GET / to index.html and no query string reaches S3"))
-	return distribution{dist: dist, siteBucket: siteBucket}
-}
-
-// errorResponses returns one entry per errorStatuses: cached for 0 s, with
-// the origin's status and body.
-func errorResponses() *[]*awscloudfront.ErrorResponse {
-	var got []*awscloudfront.ErrorResponse
-	for _, status := range errorStatuses {
-		got = append(got, &awscloudfront.ErrorResponse{
-			HttpStatus: jsii.Number(status),
-			Ttl:        awscdk.Duration_Seconds(jsii.Number(0)),
-		})
-	}
-	return &got
+	return dist
 }
 
 // newSecurityHeadersPolicy defines the response headers added to every

@@ -15,8 +15,7 @@ import (
 // investigate last month's incident, short enough not to pile up cost.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
 
-// accessLogDays is how long the access-logs bucket keeps CloudFront and S3
-// access logs.
+// accessLogDays is how long the access-logs bucket keeps its logs.
 const accessLogDays = 90
 
 // Key prefixes in the access-logs bucket, one per log source.
@@ -26,9 +25,21 @@ const (
 	dataBucketLogPrefix = "s3/data/"
 )
 
-// newFunctionLogGroup returns a log group with the stack's retention that is
-// deleted with the stack. CloudFormation names it, so a second stack or
-// region never collides with it.
+// newBucket defines a private bucket: public access blocked, TLS only, SSE-S3
+// (which CloudFront's OAC reads without a KMS key policy), emptied and
+// deleted with the stack, as what the buckets hold can be uploaded again
+// (site, data) or is worthless without the stack (logs). props has the rest.
+func newBucket(stack awscdk.Stack, id string, props *awss3.BucketProps) awss3.Bucket {
+	props.BlockPublicAccess = awss3.BlockPublicAccess_BLOCK_ALL()
+	props.EnforceSSL = jsii.Bool(true)
+	props.Encryption = awss3.BucketEncryption_S3_MANAGED
+	props.RemovalPolicy = awscdk.RemovalPolicy_DESTROY
+	props.AutoDeleteObjects = jsii.Bool(true)
+	return awss3.NewBucket(stack, jsii.String(id), props)
+}
+
+// newFunctionLogGroup returns a log group with logRetention, deleted with the
+// stack and named by CloudFormation, so that no other stack collides with it.
 func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup {
 	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
 		Retention:     logRetention,
@@ -36,15 +47,11 @@ func newFunctionLogGroup(scope constructs.Construct, id string) awslogs.LogGroup
 	})
 }
 
-// newAccessLogsBucket defines the bucket that receives CloudFront's
-// standard logs and the S3 server access logs of the site and data
-// buckets. It logs nothing itself: that would log its own log deliveries
-// (cdk-nag counts a log target as compliant).
+// newAccessLogsBucket defines the bucket of CloudFront's standard logs and
+// the site and data buckets' S3 access logs. It logs nothing itself: that
+// would log its own deliveries (cdk-nag counts a log target as compliant).
 func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
-	bucket := awss3.NewBucket(stack, jsii.String("AccessLogsBucket"), &awss3.BucketProps{
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+	return newBucket(stack, "AccessLogsBucket", &awss3.BucketProps{
 		// CloudFront standard logging writes with an ACL (awslogsdelivery),
 		// which buckets that enforce bucket ownership refuse.
 		ObjectOwnership: awss3.ObjectOwnership_OBJECT_WRITER,
@@ -52,22 +59,16 @@ func newAccessLogsBucket(stack awscdk.Stack) awss3.Bucket {
 			Id:         jsii.String("expire-access-logs"),
 			Expiration: awscdk.Duration_Days(jsii.Number(accessLogDays)),
 		}},
-		// Logs are worth nothing without the stack they describe.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
-	return bucket
 }
 
-// newHelperLogGroups gives every Lambda function in the stack that has no
-// log group of its own (CDK's helpers for bucket notifications and
-// auto-deleting buckets, whose constructs take none) a log group with the
-// stack's retention, under the name Lambda writes to:
-// /aws/lambda/<function name>. Every custom resource, the only callers of
-// those helpers, waits for the log groups, so that Lambda never creates
-// one without retention first.
+// newHelperLogGroups gives each Lambda function without a log group of its
+// own (CDK's helpers for bucket notifications and auto-deleting buckets) one
+// with logRetention, named as Lambda writes: /aws/lambda/<function name>.
+// Every custom resource, the helpers' only callers, waits for the groups,
+// so that Lambda never creates one without retention first.
 func newHelperLogGroups(stack awscdk.Stack) {
-	var groups []awslogs.LogGroup
+	var groups []constructs.IDependable
 	var customResources []constructs.IConstruct
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		res, ok := c.(awscdk.CfnResource)
@@ -95,8 +96,6 @@ func newHelperLogGroups(stack awscdk.Stack) {
 		groups = append(groups, g)
 	}
 	for _, cr := range customResources {
-		for _, g := range groups {
-			cr.Node().AddDependency(g)
-		}
+		cr.Node().AddDependency(groups...)
 	}
 }

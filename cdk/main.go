@@ -18,20 +18,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Context keys read by the app. Defaults live in DefaultSettings and, for
-// visibility, in the "context" block of cdk.json.
-const (
-	ctxCacheTTL                  = "cacheTtl"
-	ctxCacheMaxMiB               = "cacheMaxMib"
-	ctxAPIMemoryMB               = "apiMemoryMb"
-	ctxAPIReservedConcurrency    = "apiReservedConcurrency"
-	ctxIngestMemoryMB            = "ingestMemoryMb"
-	ctxIngestReservedConcurrency = "ingestReservedConcurrency"
-	ctxWAFRateLimit              = "wafRateLimit"
-	ctxImagesDir                 = "imagesDir"
-	ctxAlarmEmail                = "alarmEmail"
-)
-
 func main() {
 	defer jsii.Close()
 
@@ -40,7 +26,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("cdk context: %v", err)
 	}
-	imagesDir, err := contextString(app, ctxImagesDir, "")
+	imagesDir, err := contextString(app, "imagesDir", "")
 	if err != nil {
 		log.Fatalf("cdk context: %v", err)
 	}
@@ -63,27 +49,27 @@ func main() {
 	app.Synth(nil)
 }
 
-// settingsFromContext reads the stack settings from CDK context, falling
-// back to DefaultSettings for keys that are not set, and validates them.
+// settingsFromContext reads and validates the stack settings from CDK
+// context; unset keys keep DefaultSettings (which cdk.json repeats).
 func settingsFromContext(app awscdk.App) (Settings, error) {
 	s := DefaultSettings()
 	var err error
-	if s.CacheTTL, err = contextString(app, ctxCacheTTL, s.CacheTTL); err != nil {
+	if s.CacheTTL, err = contextString(app, "cacheTtl", s.CacheTTL); err != nil {
 		return Settings{}, err
 	}
-	if s.AlarmEmail, err = contextString(app, ctxAlarmEmail, s.AlarmEmail); err != nil {
+	if s.AlarmEmail, err = contextString(app, "alarmEmail", s.AlarmEmail); err != nil {
 		return Settings{}, err
 	}
 	ints := []struct {
 		key string
 		dst *int
 	}{
-		{ctxCacheMaxMiB, &s.CacheMaxMiB},
-		{ctxAPIMemoryMB, &s.APIMemoryMB},
-		{ctxAPIReservedConcurrency, &s.APIReservedConcurrency},
-		{ctxIngestMemoryMB, &s.IngestMemoryMB},
-		{ctxIngestReservedConcurrency, &s.IngestReservedConcurrency},
-		{ctxWAFRateLimit, &s.WAFRateLimit},
+		{"cacheMaxMib", &s.CacheMaxMiB},
+		{"apiMemoryMb", &s.APIMemoryMB},
+		{"apiReservedConcurrency", &s.APIReservedConcurrency},
+		{"ingestMemoryMb", &s.IngestMemoryMB},
+		{"ingestReservedConcurrency", &s.IngestReservedConcurrency},
+		{"wafRateLimit", &s.WAFRateLimit},
 	}
 	for _, i := range ints {
 		if *i.dst, err = contextInt(app, i.key, *i.dst); err != nil {
@@ -106,9 +92,8 @@ func contextString(app awscdk.App, key, def string) (string, error) {
 	}
 }
 
-// contextInt returns the context value of key as a whole number, or def
-// when the key is not set. It accepts JSON numbers (cdk.json) and strings
-// (-c k=v).
+// contextInt returns the context value of key as a whole number, or def when
+// the key is not set: a JSON number (cdk.json) or a string (-c k=v).
 func contextInt(app awscdk.App, key string, def int) (int, error) {
 	var f float64
 	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {

@@ -17,10 +17,9 @@ func addNagChecks(app awscdk.App) {
 	}), nil)
 }
 
-// helperSuppressions are the findings on functions that CDK adds for its
-// own constructs (BucketDeployment, bucket notifications), keyed by the
-// prefix of the construct ID CDK gives them. Their code, runtime and
-// policies belong to aws-cdk-lib; each entry says why the finding stands.
+// helperSuppressions are the findings on CDK's own helper functions
+// (BucketDeployment, bucket notifications) by construct ID prefix. Their code,
+// runtime and policies belong to aws-cdk-lib; each says why the finding stands.
 var helperSuppressions = map[string][]*cdknag.NagPackSuppression{
 	"Custom::CDKBucketDeployment": {
 		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("CDK's deploy helper: AWSLambdaBasicExecutionRole only lets it write its logs")},

@@ -562,7 +562,7 @@ func TestMetricFilterDimensionsAreLowCardinality(t *testing.T) {
 		}
 		require.NotContains(t, f.pattern+f.value, "campaign_id", name)
 		want := "Count"
-		if f.metric == mLatency || f.metric == mInitDuration {
+		if f.metric == "Latency" || f.metric == "InitDuration" {
 			want = "Milliseconds"
 		}
 		require.Equal(t, want, f.unit, name)

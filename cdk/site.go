@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -21,37 +22,26 @@ const (
 // out of the uploaded asset. Glob patterns without a slash match at any depth.
 var siteAssetExcludes = []string{"*.go", "testdata"}
 
-// deployMemoryMB is the memory of the CDK function that copies the site
-// and the images into the bucket: 400 images are a few MB, and more memory
-// makes the copy faster.
+// deployMemoryMB is the memory of CDK's function that copies the site and
+// the images (a few MB) into the bucket; more memory copies faster.
 const deployMemoryMB = 512
 
 // imagesPrefix is where the images live in the site bucket and in URLs.
 const imagesPrefix = "images/"
 
-// newSiteBucket defines the private bucket behind CloudFront. Its access
-// logs go to logs.
+// newSiteBucket defines the bucket that only CloudFront reads, through
+// Origin Access Control. Its access logs go to logs.
 func newSiteBucket(stack awscdk.Stack, logs awss3.IBucket) awss3.Bucket {
-	return awss3.NewBucket(stack, jsii.String("SiteBucket"), &awss3.BucketProps{
-		// Only CloudFront reads it, through Origin Access Control.
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		// SSE-S3: OAC can read it without a KMS key policy.
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+	return newBucket(stack, "SiteBucket", &awss3.BucketProps{
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String(siteBucketLogPrefix),
-		// Everything in it can be deployed again from the repository.
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		AutoDeleteObjects: jsii.Bool(true),
 	})
 }
 
-// deploySite uploads the visitor page and the banner images (the real ones
-// from props.ImagesDir, else the placeholders), then invalidates what
-// changed in CloudFront.
-func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution) {
-	// Both deployments share one CDK handler function (same memory size),
-	// which logs to this group instead of one kept for two years.
+// deploySite uploads the visitor page and the banner images (props.ImagesDir,
+// else the placeholders), then invalidates what changed in CloudFront.
+func deploySite(stack awscdk.Stack, props *BannersStackProps, site awss3.Bucket, dist awscloudfront.Distribution) {
+	// Their shared CDK function (same memory) logs here, not to a 2-year group.
 	deployLogs := newFunctionLogGroup(stack, "DeploySiteLogs")
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeploySite"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
@@ -59,7 +49,7 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 				Exclude: jsii.Strings(siteAssetExcludes...),
 			}),
 		},
-		DestinationBucket: site.siteBucket,
+		DestinationBucket: site,
 		// The page deploy prunes stale files; the images/ prefix is owned by
 		// the images deploy (or by hand uploads) and must survive it.
 		Exclude: jsii.Strings(imagesPrefix + "*"),
@@ -67,46 +57,36 @@ func deploySite(stack awscdk.Stack, props *BannersStackProps, site distribution)
 			awss3deployment.CacheControl_SetPublic(),
 			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(pageMaxAge))),
 		},
-		Distribution:      site.dist,
+		Distribution:      dist,
 		DistributionPaths: jsii.Strings("/", "/index.html", "/app.js", "/style.css"),
 		MemoryLimit:       jsii.Number(deployMemoryMB),
 		LogGroup:          deployLogs,
 	})
 
-	images := imageDeployment{dir: props.ImagesDir, contentType: "image/jpeg", maxAge: imageMaxAge}
-	if images.dir == "" {
-		// Placeholders stand in for the real banners: cached briefly, so an
-		// upload of real images shows within minutes.
-		images = imageDeployment{dir: props.PlaceholdersDir, contentType: "image/svg+xml", maxAge: pageMaxAge}
+	// The real files are JPEG bytes named .png: say what they really are.
+	dir, contentType, maxAge := props.ImagesDir, "image/jpeg", imageMaxAge
+	if dir == "" {
+		// Placeholders are cached briefly, so real images show within minutes.
+		dir, contentType, maxAge = props.PlaceholdersDir, "image/svg+xml", pageMaxAge
 	}
-	if images.dir == "" {
-		// Nothing to ship: /images/* answers 404 until images are uploaded
-		// (see docs/deploy.md).
+	if dir == "" {
+		// Nothing to ship: /images/* answers 404 until uploads (docs/deploy.md).
 		return
 	}
 	awss3deployment.NewBucketDeployment(stack, jsii.String("DeployImages"), &awss3deployment.BucketDeploymentProps{
 		Sources: &[]awss3deployment.ISource{
-			awss3deployment.Source_Asset(jsii.String(images.dir), nil),
+			awss3deployment.Source_Asset(jsii.String(dir), nil),
 		},
-		DestinationBucket:    site.siteBucket,
+		DestinationBucket:    site,
 		DestinationKeyPrefix: jsii.String(imagesPrefix),
-		// The real files are JPEG bytes with .png names, the placeholders
-		// SVG: say what they really are.
-		ContentType: jsii.String(images.contentType),
+		ContentType:          jsii.String(contentType),
 		CacheControl: &[]awss3deployment.CacheControl{
 			awss3deployment.CacheControl_SetPublic(),
-			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(images.maxAge))),
+			awss3deployment.CacheControl_MaxAge(awscdk.Duration_Seconds(jsii.Number(maxAge))),
 		},
 		MemoryLimit:       jsii.Number(deployMemoryMB),
 		LogGroup:          deployLogs,
-		Distribution:      site.dist,
+		Distribution:      dist,
 		DistributionPaths: jsii.Strings("/" + imagesPrefix + "*"),
 	})
-}
-
-// imageDeployment is the folder of banner images to ship and how to serve
-// them.
-type imageDeployment struct {
-	dir, contentType string
-	maxAge           float64 // seconds
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -15,9 +16,8 @@ import (
 
 // Settings are the tunable, non-asset parts of the stack.
 type Settings struct {
-	// CacheTTL is the API function's in-memory cache lifetime as a Go
-	// duration string ("60s"); it is passed as CACHE_TTL and must be
-	// positive, as the function requires (cache.ParseTTL).
+	// CacheTTL is the API function's in-memory cache lifetime, a positive
+	// Go duration ("60s") passed as CACHE_TTL (checked by cache.ParseTTL).
 	CacheTTL string
 	// CacheMaxMiB bounds the API function's cache, in MiB; passed as
 	// CACHE_MAX_MIB. A cached campaign-quarter takes about 550 bytes: 64 MiB
@@ -28,39 +28,34 @@ type Settings struct {
 	// CPU with it): 256 up to 100k campaigns, 512 for 1M.
 	APIMemoryMB int
 	// APIReservedConcurrency, when positive, reserves that many concurrent
-	// executions for the API function, which is also its ceiling: the cap
-	// on what a flood of requests can cost. 0 (the default) reserves
-	// nothing, so the function shares the account's unreserved pool.
+	// executions for the API function, also its ceiling (the cap on what a
+	// flood of requests can cost). 0 (the default) reserves nothing.
 	APIReservedConcurrency int
 	// IngestMemoryMB is the ingest function's memory, in MB. A load holds
 	// one quarter's read models (the function limits Go's heap to 90 % of
 	// it): 512 covers about 200,000 campaigns a quarter (360 MB at peak),
 	// a million campaigns want 3008 (1.2–2.0 GB at peak; docs/dynamodb.md).
 	IngestMemoryMB int
-	// IngestReservedConcurrency, when positive, reserves that many
-	// concurrent executions for the ingest function; 1 serializes loads.
-	// 0 (the default) reserves nothing.
+	// IngestReservedConcurrency, when positive, reserves that many concurrent
+	// executions for the ingest function (1 serializes loads); 0 reserves none.
 	IngestReservedConcurrency int
-	// WAFRateLimit, when positive, attaches an AWS WAF web ACL to the
-	// distribution that blocks a client IP for as long as it sends more
-	// than this many requests in a 5-minute window. 0 (the default) adds
-	// no WAF. The web ACL exists only in us-east-1, so the stack must be
-	// deployed there when this is set.
+	// WAFRateLimit, when positive, attaches to the distribution an AWS WAF
+	// web ACL that blocks a client IP sending more than this many requests
+	// in 5 minutes. 0 (the default) adds no WAF. The web ACL exists only in
+	// us-east-1, so the stack must be deployed there when this is set.
 	WAFRateLimit int
-	// AlarmEmail, when set, subscribes this address to the alarm topic
-	// (AWS sends a confirmation mail first). Empty (the default): the
-	// topic has no subscription; alarms still show on the dashboard.
+	// AlarmEmail, when set, subscribes this address to the alarm topic (AWS
+	// mails a confirmation first); alarms always show on the dashboard.
 	AlarmEmail string
 }
 
 // DefaultSettings returns the settings used when CDK context sets nothing.
 // cdk.json repeats them so that they are visible in one place.
 func DefaultSettings() Settings {
-	// No reservations: Lambda refuses any reservation that leaves fewer
-	// than 10 unreserved executions, and new accounts have only 10.
-	// A 15-minute TTL (the quarter's length) is safe: the cache follows the
-	// table's per-quarter generation and serves a re-ingested quarter within
-	// 10 s whatever the TTL.
+	// No reservations: Lambda refuses any that leaves fewer than 10
+	// unreserved executions, and new accounts have only 10. A 15-minute TTL
+	// (a quarter's length) is safe: the cache follows the table's
+	// per-quarter generation, serving a re-ingested quarter within 10 s.
 	return Settings{CacheTTL: "15m", CacheMaxMiB: 64, APIMemoryMB: 256, IngestMemoryMB: 512}
 }
 
@@ -73,8 +68,7 @@ const (
 // Validate reports the first setting that Lambda, AWS WAF or the API
 // function would reject.
 func (s Settings) Validate() error {
-	// The same check as the API function's at start, so a deploy cannot
-	// ship a TTL the function refuses.
+	// The API function's own check: a deploy cannot ship a TTL it refuses.
 	if _, err := cache.ParseTTL(s.CacheTTL); err != nil {
 		return err
 	}
@@ -110,23 +104,19 @@ func (s Settings) Validate() error {
 type BannersStackProps struct {
 	awscdk.StackProps
 
-	// LambdaDir is the folder holding the API function's linux/arm64
-	// `bootstrap` executable.
-	LambdaDir string
-	// IngestDir is the folder holding the ingest function's linux/arm64
-	// `bootstrap` executable.
-	IngestDir string
+	// LambdaDir and IngestDir are the folders holding the linux/arm64
+	// `bootstrap` executables of the API and ingest functions.
+	LambdaDir, IngestDir string
 	// SiteDir is the folder with the visitor page (index.html, app.js,
 	// style.css). Go files and testdata in it are not deployed.
 	SiteDir string
 	// ImagesDir, when set, is a folder of image_<id>.png files deployed under
 	// images/. They are served as image/jpeg, which is what the real ones are.
 	ImagesDir string
-	// PlaceholdersDir is used when ImagesDir is empty: a folder of SVG
-	// placeholder banners named image_<id>.png (`go run ./functions/api/local
-	// -write-placeholders DIR`), served as image/svg+xml with a short cache
-	// so that real images replace them quickly. When both are empty, no
-	// images are deployed.
+	// PlaceholdersDir is used when ImagesDir is empty: SVG placeholders named
+	// image_<id>.png (`go run ./functions/api/local -write-placeholders DIR`),
+	// served as image/svg+xml, briefly cached so that real images replace
+	// them quickly. When both are empty, no images are deployed.
 	PlaceholdersDir string
 
 	Settings
@@ -161,7 +151,7 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	api := newAPI(stack, props, d.table)
 	site := newSiteBucket(stack, logs)
 	dist := newDistribution(stack, site, api, logs)
-	deploySite(stack, props, dist)
+	deploySite(stack, props, site, dist)
 	if props.WAFRateLimit > 0 {
 		newWAF(stack, dist, props.WAFRateLimit)
 	}
@@ -170,21 +160,21 @@ func NewBannersStack(scope constructs.Construct, id string, props *BannersStackP
 	newHelperLogGroups(stack)
 	suppressHelperFindings(stack)
 
-	newOutputs(stack, dist, d, logs, obs)
+	newOutputs(stack, dist, site, d, logs, obs)
 	return stack
 }
 
 // newOutputs exports what an operator needs after a deploy: where to look,
 // where to upload, and which table holds the data.
-func newOutputs(stack awscdk.Stack, dist distribution, d data, logs awss3.Bucket, obs observability) {
-	base := "https://" + *dist.dist.DistributionDomainName()
+func newOutputs(stack awscdk.Stack, dist awscloudfront.Distribution, site awss3.Bucket, d data, logs awss3.Bucket, obs observability) {
+	base := "https://" + *dist.DistributionDomainName()
 	outputs := []struct{ id, value, description string }{
 		{"BannerUrl", base + "/?cam-id=1", "Site: visitor page of campaign 1; change cam-id for other campaigns"},
 		{"AdTagUrl", base + "/campaigns/1", "Ad tag of campaign 1: answers 302 to one of its banner images"},
-		{"DistributionId", *dist.dist.DistributionId(), "CloudFront distribution, for invalidations"},
+		{"DistributionId", *dist.DistributionId(), "CloudFront distribution, for invalidations"},
 		{"DataBucketName", *d.bucket.BucketName(), "Upload <quarter>/<kind>_<quarter>.csv here to load the table"},
 		{"TableName", *d.table.TableName(), "DynamoDB table (retained when the stack is deleted)"},
-		{"SiteBucketName", *dist.siteBucket.BucketName(), "Site bucket; images live under images/"},
+		{"SiteBucketName", *site.BucketName(), "Site bucket; images live under images/"},
 		{"IngestFailuresQueueUrl", *d.dlq.QueueUrl(), "Ingest events that failed after the retries"},
 		{"AccessLogsBucketName", *logs.BucketName(), "CloudFront and S3 access logs (kept 90 days)"},
 		{"DashboardUrl", "https://console.aws.amazon.com/cloudwatch/home?region=" + *stack.Region() +

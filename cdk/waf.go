@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -9,12 +10,10 @@ import (
 // wafRegion is the only region where a web ACL for CloudFront can live.
 const wafRegion = "us-east-1"
 
-// newWAF attaches to the distribution an AWS WAF web ACL with one
-// rate-based rule: a client IP that sends more than limit requests in 5
-// minutes is blocked (403) until its rate falls below the limit. It also
-// adds a template rule that stops the deploy outside us-east-1, where
-// CloudFront web ACLs cannot be created.
-func newWAF(stack awscdk.Stack, dist distribution, limit int) awswafv2.CfnWebACL {
+// newWAF attaches to the distribution a web ACL whose rate-based rule blocks
+// (403) a client IP above limit requests in 5 minutes until its rate falls
+// below. A template rule stops the deploy outside us-east-1, its only region.
+func newWAF(stack awscdk.Stack, dist awscloudfront.Distribution, limit int) {
 	awscdk.NewCfnRule(stack, jsii.String("WafNeedsUsEast1"), &awscdk.CfnRuleProps{
 		Assertions: &[]*awscdk.CfnRuleAssertion{{
 			Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(wafRegion)),
@@ -49,13 +48,11 @@ func newWAF(stack awscdk.Stack, dist distribution, limit int) awswafv2.CfnWebACL
 			VisibilityConfig: visibility("banners-rate-limit-per-ip"),
 		}},
 	})
-	dist.dist.AttachWebAclId(acl.AttrArn())
-	return acl
+	dist.AttachWebAclId(acl.AttrArn())
 }
 
-// regionalName returns "<stack name>-<suffix>-<region>", a name for
-// account-wide resources (CloudFront policies, origin access controls, web
-// ACLs) that does not collide when the stack is deployed to a second region.
+// regionalName returns "<stack name>-<suffix>-<region>": a name of account-wide
+// resources (CloudFront policies, OACs, web ACLs) unique across regions.
 func regionalName(stack awscdk.Stack, suffix string) *string {
 	return awscdk.Fn_Join(jsii.String("-"), jsii.Strings(*stack.StackName(), suffix, *stack.Region()))
 }
