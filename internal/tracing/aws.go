@@ -55,9 +55,6 @@ func beginAWSCall(ctx context.Context, in middleware.InitializeInput, next middl
 	}
 	service := awsmiddleware.GetServiceID(ctx)
 	ctx, seg := xray.BeginSubsegment(ctx, service)
-	if seg == nil {
-		return next.HandleInitialize(ctx, in)
-	}
 	operation := awsmiddleware.GetOperationName(ctx)
 	tables, key := awsInput(in.Parameters)
 	seg.Lock()

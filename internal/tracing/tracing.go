@@ -1,15 +1,10 @@
-// Package tracing adapts the AWS X-Ray SDK to Banners: it configures the
-// SDK quietly, opens the per-request segment (a plain segment behind the
-// local server, a subsegment of Lambda's facade segment inside Lambda),
-// records annotations on it and traces cache lookups in a subsegment. For
-// work that is not a request (the ingest), it opens a run's segment and
-// traces steps in subsegments.
-//
-// AWS calls made inside a traced request or run get their own subsegments,
-// naming the table a DynamoDB call reads (see InstrumentAWS); calls made
-// outside one (the cache's background reads) are not traced and say
-// nothing, whatever AWS_XRAY_CONTEXT_MISSING asks for. No other package
-// imports the X-Ray SDK.
+// Package tracing adapts the AWS X-Ray SDK to Banners: the per-request
+// segment (a plain segment behind the local server, a subsegment of
+// Lambda's facade segment inside Lambda) and its annotations, the cache
+// lookup's subsegment, a run's segment and steps for the ingest, and a
+// subsegment per AWS call (see InstrumentAWS). Outside a traced request or
+// run it traces nothing and says nothing, whatever AWS_XRAY_CONTEXT_MISSING
+// asks for. No other package imports the X-Ray SDK.
 package tracing
 
 import (
@@ -74,13 +69,11 @@ var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIg
 // also the annotation "status", so a filter expression can find it.
 func Handler(name string, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seg := xray.GetSegment(r.Context())
+		seg := xray.GetSegment(r.Context()) // xray.Handler always opens one
 		ctx := context.WithValue(r.Context(), requestKey{}, seg)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r.WithContext(ctx))
-		if seg != nil {
-			seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
-		}
+		seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
 	})
 	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
 }
@@ -98,11 +91,7 @@ func LambdaHandler(name string, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, xray.RecorderContextKey{}, ignoreMissing)))
 			return
 		}
-		ctx, seg := xray.BeginSubsegment(ctx, name)
-		if seg == nil {
-			h.ServeHTTP(w, r)
-			return
-		}
+		ctx, seg := xray.BeginSubsegment(ctx, name) // never nil when traced
 		seg.Lock()
 		req := seg.GetHTTP().GetRequest()
 		req.Method = r.Method
@@ -143,10 +132,7 @@ func Annotate(ctx context.Context, key string, value any) {
 	if req == nil && cur == nil {
 		return
 	}
-	switch v := value.(type) {
-	case int64:
-		value = int(v)
-	case int32:
+	if v, ok := value.(int64); ok {
 		value = int(v)
 	}
 	if req != nil {
@@ -178,9 +164,6 @@ func (t *StoreTracer) Campaign(ctx context.Context, k banner.Key) (*banner.Campa
 		return t.next.Campaign(ctx, k)
 	}
 	sctx, seg := xray.BeginSubsegment(ctx, t.name)
-	if seg == nil {
-		return t.next.Campaign(ctx, k)
-	}
 	c, err := t.next.Campaign(sctx, k)
 	if err != nil && !errors.Is(err, banner.ErrNotFound) {
 		if req, _ := ctx.Value(requestKey{}).(*xray.Segment); req != nil {
