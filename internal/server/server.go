@@ -34,9 +34,6 @@ type Config struct {
 	// Logger gets the server's other lines (start, errors). Default
 	// slog.Default().
 	Logger *slog.Logger
-	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
-	// Default 10 s.
-	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers (slowloris). Default 5 s.
 	ReadHeaderTimeout time.Duration
@@ -53,20 +50,19 @@ func Handler(cfg Config) http.Handler {
 	return accesslog.Handler(mux, cfg.AccessLog, nil)
 }
 
-func logger(cfg Config) *slog.Logger {
-	if cfg.Logger != nil {
-		return cfg.Logger
+// Run serves on ln until ctx is done, with timeouts that bound slow
+// clients, then shuts down gracefully, waiting at most 10 s for in-flight
+// requests.
+func Run(ctx context.Context, cfg Config, ln net.Listener) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	return slog.Default()
-}
-
-// New returns an http.Server for cfg with timeouts that bound slow clients.
-func New(cfg Config) *http.Server {
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 5 * time.Second
 	}
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           Handler(cfg),
 		ReadHeaderTimeout: headerTimeout,
@@ -74,26 +70,17 @@ func New(cfg Config) *http.Server {
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger(cfg).Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// Run serves on ln until ctx is done, then shuts down gracefully.
-func Run(ctx context.Context, cfg Config, ln net.Listener) error {
-	srv := New(cfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger(cfg).Info("serving", "url", "http://"+ln.Addr().String()+"/?cam-id=10")
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/?cam-id=10")
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	timeout := cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
