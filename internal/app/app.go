@@ -1,14 +1,9 @@
-// Package app builds the Banners API once, for everything that serves it:
-// the API Lambda (functions/api), the local server (internal/server) and
-// the load and soak tests (loadtest/). Each gets the same stack: a store,
-// the cache in front of it, X-Ray when traced, and the one HTTP handler.
-// Each binary's own wiring (its settings, logs and request-level tracing)
-// stays with it.
-//
-// It builds; it does not run. It links into the API function, so it loads
-// no configuration itself: the SDK's default configuration loader
-// (github.com/aws/aws-sdk-go-v2/config) would cost that function's cold
-// start its package initialisation.
+// Package app builds the Banners API stack that the API Lambda, the local
+// server and the load tests share: a store, the cache in front of it,
+// X-Ray when traced, and the one HTTP handler. Each binary keeps its own
+// settings, logs and request-level tracing. It loads no configuration: it
+// links into the API function, whose cold start the SDK's default
+// configuration loader would slow.
 package app
 
 import (
@@ -58,9 +53,6 @@ type API struct {
 // New builds the API over store: the cache in front of the store, traced
 // when cfg.Traced.
 func New(store banner.Store, cfg Config) (*API, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	// The request's facts (campaign, quarter, cache outcome, banners) go
 	// to its access log line, and to its trace when traced.
 	annotate := accesslog.Note
@@ -92,11 +84,11 @@ func New(store banner.Store, cfg Config) (*API, error) {
 func (a *API) Close() { a.Cache.Close() }
 
 // OpenDynamo returns the DynamoDB store on table through a client for cfg
-// (which should carry dynamo.NewRetryer), adjusted by optFns. With traced,
-// every DynamoDB call gets an X-Ray subsegment.
-func OpenDynamo(cfg aws.Config, table string, traced bool, optFns ...func(*dynamodb.Options)) *dynamo.Store {
+// (which should carry dynamo.NewRetryer). With traced, every DynamoDB call
+// gets an X-Ray subsegment.
+func OpenDynamo(cfg aws.Config, table string, traced bool) *dynamo.Store {
 	if traced {
 		tracing.InstrumentAWS(&cfg)
 	}
-	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table)
+	return dynamo.New(dynamodb.NewFromConfig(cfg), table)
 }
