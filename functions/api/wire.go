@@ -20,22 +20,17 @@ import (
 	"banners/internal/tracing"
 )
 
-// prewarm is the function's pre-warm: before each quarter
-// boundary, the next quarter's entries of the 1,000 campaigns an instance
-// looked up most, read over the last 27 s.
+// prewarm is the function's pre-warm: before each quarter boundary, the
+// next quarter's entries of the 1,000 campaigns an instance looked up most.
 var prewarm = cache.Prewarm{TopK: 1000}
 
-// env is the function's configuration, from its environment.
+// env is the function's configuration, from its environment (see the
+// package comment).
 type env struct {
-	// Table is TABLE_NAME, required.
-	Table string
-	// CacheTTL is CACHE_TTL, a Go duration. Default 60s.
-	CacheTTL time.Duration
-	// ImageBaseURL is IMAGE_BASE_URL. Default "/images/".
-	ImageBaseURL string
-	// CacheMaxMiB is CACHE_MAX_MIB, the cache's bound in MiB (a cached
-	// campaign takes about 550 bytes). Default 64.
-	CacheMaxMiB int
+	Table        string        // TABLE_NAME
+	CacheTTL     time.Duration // CACHE_TTL
+	ImageBaseURL string        // IMAGE_BASE_URL
+	CacheMaxMiB  int           // CACHE_MAX_MIB
 }
 
 // readEnv reads the function's settings with getenv.
@@ -62,25 +57,16 @@ func readEnv(getenv func(string) string) (env, error) {
 	return e, nil
 }
 
-// awsConfig returns the SDK configuration of the function, read
-// with getenv from the variables Lambda sets:
-//
-//	AWS_REGION                  the region (required)
-//	AWS_ACCESS_KEY_ID           the function role's credentials (the key ID and
-//	AWS_SECRET_ACCESS_KEY       the secret are required; the session token is
-//	AWS_SESSION_TOKEN           optional)
-//	AWS_ENDPOINT_URL_DYNAMODB   the DynamoDB endpoint, the SDK's standard variable,
-//	                            else AWS_ENDPOINT_URL; unset in AWS, where the
-//	                            SDK resolves the region's endpoint (the tests point
-//	                            it at dynalite or moto)
-//
-// with dynamo.NewRetryer as the retryer. It is not
-// config.LoadDefaultConfig: linking that package, for the shared config
-// files, SSO, STS and the EC2 metadata credentials that Lambda never uses,
-// costs the function about 2 ms of package initialisation at every cold
-// start. Where credentials come another way (a container credentials
-// endpoint, as with SnapStart in other runtimes), the cold start fails
-// naming the missing variable rather than running without them.
+// awsConfig returns the function's SDK configuration, with
+// dynamo.NewRetryer, from the variables Lambda sets (read with getenv):
+// AWS_REGION, the role's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+// (required) and AWS_SESSION_TOKEN, and the DynamoDB endpoint from
+// AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL (unset in AWS; the tests
+// point it at dynalite or moto). It is not config.LoadDefaultConfig, whose
+// package initialisation (shared config files, SSO, STS, EC2 metadata,
+// none of which Lambda uses) costs about 2 ms at every cold start.
+// Credentials that come another way (a container credentials endpoint)
+// fail the cold start, naming the missing variable.
 func awsConfig(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {
@@ -105,12 +91,9 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 }
 
 // newHandler wires the function once, at cold start, from its
-// environment (readEnv, awsConfig): X-Ray, the DynamoDB store,
-// the cache and the handler, traced per request under the function's
-// segment, with one access log line per request written to accessLog (as
-// the local server writes them; Lambda sends accessLog's and log's lines
-// to CloudWatch Logs). main hands the result to the function URL adapter
-// and the runtime.
+// environment: X-Ray, the DynamoDB store, the cache and the handler,
+// traced per request under the function's segment, with one access log
+// line per request written to accessLog.
 func newHandler(getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
 	e, err := readEnv(getenv)
 	if err != nil {

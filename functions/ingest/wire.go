@@ -46,17 +46,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handle
 	}, nil
 }
 
-// run is the command-line loader:
-//
-//	ingest -table NAME -data DIR [-create]
-//
-// It loads DIR into the table NAME (default $TABLE_NAME), creating the
-// table first with -create, and prints an ingest.Summary to stdout;
-// rejected rows and progress are logged to stderr. On a terminal the
-// progress is one line, redrawn; elsewhere (CI, a pipe) it is a log line
-// every 10 s of a quarter's writes. With
-// AWS_XRAY_DAEMON_ADDRESS set the run is traced in a segment
-// "banners-ingest".
+// run is the command-line loader: it loads -data into the table -table
+// (default $TABLE_NAME), creating it first with -create, and prints an
+// ingest.Summary to stdout; rejected rows and progress go to stderr, the
+// progress as one line redrawn on a terminal, else a log line every 10 s
+// of a quarter's writes. With AWS_XRAY_DAEMON_ADDRESS set the run is
+// traced in a segment "banners-ingest".
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fl := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -153,10 +148,9 @@ func (c clearLine) Write(p []byte) (int, error) {
 
 // memoryLimit returns the Go runtime's soft memory limit for the function:
 // 90% of its memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB), unless
-// GOMEMLIMIT sets one. Near the limit the collector runs more often
-// instead of the heap growing to twice what is live: loading a quarter of
-// a million campaigns peaks at 1.6–1.8 GB without a limit and at 1.2 GB
-// with 1,000 MiB (bench/ingest, docs/dynamodb.md).
+// GOMEMLIMIT sets one, so the collector runs more often near it instead of
+// the heap growing to twice what is live: a million-campaign quarter peaks
+// at 1.6–1.8 GB without a limit, 1.2 GB with 1,000 MiB (bench/ingest).
 func memoryLimit(getenv func(string) string) (int64, bool) {
 	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
 	if err != nil || mb <= 0 || getenv("GOMEMLIMIT") != "" {

@@ -22,9 +22,7 @@ type LogWriter struct {
 // practice 100–250 ms).
 func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 	lw := &LogWriter{buf: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
-	lw.wg.Add(1)
-	go func() {
-		defer lw.wg.Done()
+	lw.wg.Go(func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -35,7 +33,7 @@ func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 				lw.Flush() //nolint:errcheck // a failing log sink has nowhere to report to
 			}
 		}
-	}()
+	})
 	return lw
 }
 

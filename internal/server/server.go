@@ -28,11 +28,9 @@ type Config struct {
 	Images http.Handler
 	// Site holds index.html and its assets, served at /.
 	Site fs.FS
-	// AccessLog gets one JSON line per request (see accesslog.Handler);
-	// nil: no access log.
+	// AccessLog gets one JSON line per request; nil: no access log.
 	AccessLog io.Writer
-	// Logger gets the server's other lines (start, errors). Default
-	// slog.Default().
+	// Logger gets the server's other lines. Default slog.Default().
 	Logger *slog.Logger
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers (slowloris). Default 5 s.

@@ -17,22 +17,17 @@ import (
 // InstrumentAWS makes every AWS call made with cfg inside a traced request
 // or run open a subsegment of the caller's (sub)segment, as the X-Ray
 // console shows AWS calls: named after the service ("DynamoDB"), in the
-// namespace "aws", with aws.operation, aws.region, aws.request_id and the
+// namespace "aws", with aws.operation, aws.region, aws.request_id, the
 // table the call names (aws.table_name; aws.table_names for a batch), the
-// HTTP status, and a fault when the call fails. Each also carries:
+// HTTP status, and a fault when the call fails. Each also carries the
+// annotation named after the service in lower case whose value is the
+// operation (`annotation.dynamodb = "GetItem"` finds every trace that read
+// DynamoDB), and the metadata "key", the item key as strings, which tells
+// a generation read (pk "GEN") from a campaign read (pk "C#<id>").
 //
-//   - the annotation named after the service in lower case ("dynamodb",
-//     "s3") whose value is the operation, so that
-//     `annotation.dynamodb = "GetItem"` finds every trace that read
-//     DynamoDB;
-//   - the metadata "key", the item key the call names as strings (pk and
-//     sk), which tells a quarter's generation read (pk "GEN") from a
-//     campaign read (pk "C#<id>").
-//
-// A call whose context has no segment and no Lambda trace header (the
-// cache's background generation reads, pre-warm) is not traced and logs
-// nothing, whatever AWS_XRAY_CONTEXT_MISSING says: Lambda sets it to
-// LOG_ERROR, under which the SDK would log an ERROR line for each.
+// A call outside a traced request or run (the cache's background reads)
+// is not traced and logs nothing, even under the AWS_XRAY_CONTEXT_MISSING
+// = LOG_ERROR that Lambda sets.
 func InstrumentAWS(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, addAWSMiddleware)
 }
