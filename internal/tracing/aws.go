@@ -110,7 +110,7 @@ func awsInput(params any) (tables []string, key map[string]string) {
 		return nil, nil
 	}
 	v = v.Elem()
-	if name, ok := field[*string](v, "TableName"); ok && name != nil {
+	if name, _ := field(v, "TableName").(*string); name != nil {
 		tables = append(tables, *name)
 	}
 	if f := v.FieldByName("RequestItems"); f.Kind() == reflect.Map && f.Type().Key().Kind() == reflect.String {
@@ -119,7 +119,7 @@ func awsInput(params any) (tables []string, key map[string]string) {
 		}
 		slices.Sort(tables)
 	}
-	if k, ok := field[map[string]types.AttributeValue](v, "Key"); ok && len(k) > 0 {
+	if k, _ := field(v, "Key").(map[string]types.AttributeValue); len(k) > 0 {
 		key = make(map[string]string, len(k))
 		for name, av := range k {
 			switch av := av.(type) {
@@ -133,15 +133,12 @@ func awsInput(params any) (tables []string, key map[string]string) {
 	return tables, key
 }
 
-// field returns the exported field name of the struct v when it has type T.
-func field[T any](v reflect.Value, name string) (T, bool) {
-	var zero T
-	f := v.FieldByName(name)
-	if !f.IsValid() || !f.CanInterface() {
-		return zero, false
+// field returns the exported field name of the struct v, or nil.
+func field(v reflect.Value, name string) any {
+	if f := v.FieldByName(name); f.IsValid() && f.CanInterface() {
+		return f.Interface()
 	}
-	t, ok := f.Interface().(T)
-	return t, ok
+	return nil
 }
 
 // traced reports whether ctx belongs to a traced request or run: it holds

@@ -31,8 +31,7 @@ type Config struct {
 	// Sampling decides which requests are traced. Nil keeps the SDK's
 	// default, one request per second plus 5 % of the rest.
 	Sampling sampling.Strategy
-	// Logger receives the SDK's warnings and errors. Default
-	// slog.Default().
+	// Logger receives the SDK's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -78,11 +77,10 @@ func Handler(name string, h http.Handler) http.Handler {
 	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
 }
 
-// LambdaHandler traces every request h serves inside Lambda, where the
-// function's segment is a facade built from the invocation's trace header
-// and cannot be annotated: each request gets a subsegment named name that
-// records the method, URL and status (a 5xx marks it as a fault) and
-// carries the annotations. Without a trace header in the context (as under
+// LambdaHandler traces every request h serves inside Lambda in a
+// subsegment named name of the function's facade segment (which cannot be
+// annotated), recording the method, URL and status (a 5xx is a fault) and
+// carrying the annotations. Without a trace header in the context (as under
 // the Runtime Interface Emulator) requests are served untraced, silently.
 func LambdaHandler(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -123,9 +121,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Annotate records key = value on the request's (sub)segment, and on the
 // current subsegment when that is another one (the cache lookup's). Values
-// must be strings, booleans or numbers; int64 is accepted too. It does
-// nothing for untraced or unsampled requests. It fits httpapi.Options and
-// cache.Config.
+// are strings, booleans or numbers (int64 too). It does nothing for
+// untraced or unsampled requests. It fits httpapi.Options and cache.Config.
 func Annotate(ctx context.Context, key string, value any) {
 	req, _ := ctx.Value(requestKey{}).(*xray.Segment)
 	cur := xray.GetSegment(ctx)
@@ -143,8 +140,7 @@ func Annotate(ctx context.Context, key string, value any) {
 	}
 }
 
-// StoreTracer runs every lookup of a Store in its own subsegment. Create
-// it with WrapStore.
+// StoreTracer runs every lookup of a Store in its own subsegment.
 type StoreTracer struct {
 	name string
 	next banner.Store
@@ -184,10 +180,9 @@ func Segment(ctx context.Context, name string) (context.Context, func(error)) {
 	return ctx, func(err error) { seg.Close(err) }
 }
 
-// Capture runs fn in a subsegment named name of ctx's segment, closing it
-// with fn's error. Inside Lambda the parent is the invocation's facade.
-// Without a segment, or a Lambda trace header, in ctx it runs fn untraced
-// and silently.
+// Capture runs fn in a subsegment named name of ctx's segment (inside
+// Lambda, the invocation's facade), closing it with fn's error. Outside a
+// traced request or run it runs fn untraced, silently.
 func Capture(ctx context.Context, name string, fn func(context.Context) error) error {
 	if !traced(ctx) {
 		return fn(ctx)
@@ -235,10 +230,9 @@ func Trace(ctx context.Context) (id string, sampled bool) {
 	return "", false
 }
 
-// LogHandler returns a slog.Handler that adds "trace_id" and "sampled" to
-// every record logged with a context inside a traced request (see Trace),
-// so a line leads to its trace when sampled says it exists,
-// then hands the record to h.
+// LogHandler returns a slog.Handler that adds "trace_id" and "sampled" (see
+// Trace) to every record logged with a context of a traced request, then
+// hands the record to h.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }

@@ -1,8 +1,7 @@
 // Package tracingtest captures X-Ray segments in tests: a UDP listener on a
 // free loopback port stands in for the X-Ray daemon, for this process's SDK
-// (Start, which also sets it to sample every request) or for another
-// process's (Listen, such as a Lambda bootstrap given the address in
-// AWS_XRAY_DAEMON_ADDRESS).
+// (Start, which also samples every request) or another process's (Listen,
+// such as a Lambda bootstrap given the address in AWS_XRAY_DAEMON_ADDRESS).
 package tracingtest
 
 import (
@@ -10,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +47,6 @@ type Segment struct {
 	HTTP     struct {
 		Request struct {
 			Method string `json:"method"`
-			URL    string `json:"url"`
 		} `json:"request"`
 		Response struct {
 			Status int `json:"status"`
@@ -114,14 +113,11 @@ func Listen(t testing.TB) *Daemon {
 		t.Fatalf("listen for X-Ray segments: %v", err)
 	}
 	d := &Daemon{conn: conn, segs: make(chan Segment, 100), seen: map[string]bool{}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.read(t)
-	}()
+	var reading sync.WaitGroup
+	reading.Go(func() { d.read(t) })
 	t.Cleanup(func() {
 		conn.Close()
-		<-done
+		reading.Wait()
 	})
 	return d
 }
