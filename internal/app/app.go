@@ -62,14 +62,12 @@ func New(store banner.Store, cfg Config) (*API, error) {
 			accesslog.Note(ctx, key, value)
 		}
 	}
-	cc := cfg.Cache
-	cc.Logger = cfg.Logger
-	cc.Annotate = annotate
-	if g, ok := store.(cache.Generations); ok && cc.Generations == nil {
-		cc.Generations = g // freshness by the quarter's generation (DynamoDB)
+	cfg.Cache.Logger = cfg.Logger
+	cfg.Cache.Annotate = annotate
+	if g, ok := store.(cache.Generations); ok && cfg.Cache.Generations == nil {
+		cfg.Cache.Generations = g // freshness by the quarter's generation (DynamoDB)
 	}
-	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger, Annotate: annotate}
-	c, err := cache.New(store, cc)
+	c, err := cache.New(store, cfg.Cache)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +75,7 @@ func New(store banner.Store, cfg Config) (*API, error) {
 	if cfg.Traced {
 		served = tracing.WrapStore("cache", c)
 	}
+	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger, Annotate: annotate}
 	return &API{Handler: httpapi.New(served, opts), Cache: c}, nil
 }
 
