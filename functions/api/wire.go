@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -24,37 +23,31 @@ import (
 // next quarter's entries of the 1,000 campaigns an instance looked up most.
 var prewarm = cache.Prewarm{TopK: 1000}
 
-// env is the function's configuration, from its environment (see the
-// package comment).
-type env struct {
-	Table        string        // TABLE_NAME
-	CacheTTL     time.Duration // CACHE_TTL
-	ImageBaseURL string        // IMAGE_BASE_URL
-	CacheMaxMiB  int           // CACHE_MAX_MIB
-}
-
-// readEnv reads the function's settings with getenv.
-func readEnv(getenv func(string) string) (env, error) {
-	e := env{Table: getenv("TABLE_NAME"), CacheTTL: cache.DefaultTTL, ImageBaseURL: getenv("IMAGE_BASE_URL"),
-		CacheMaxMiB: cache.DefaultMaxBytes >> 20}
-	if e.Table == "" {
-		return e, errors.New("TABLE_NAME is not set")
+// readEnv reads with getenv the function's table and the API's settings
+// (see the package comment).
+func readEnv(getenv func(string) string) (table string, cfg app.Config, err error) {
+	table = getenv("TABLE_NAME")
+	cfg = app.Config{
+		Cache:        cache.Config{TTL: cache.DefaultTTL, MaxBytes: cache.DefaultMaxBytes, Prewarm: prewarm},
+		ImageBaseURL: getenv("IMAGE_BASE_URL"),
+		Traced:       true,
+	}
+	if table == "" {
+		return table, cfg, errors.New("TABLE_NAME is not set")
 	}
 	if s := getenv("CACHE_TTL"); s != "" {
-		d, err := cache.ParseTTL(s)
-		if err != nil {
-			return e, fmt.Errorf("CACHE_TTL: %w", err)
+		if cfg.Cache.TTL, err = cache.ParseTTL(s); err != nil {
+			return table, cfg, fmt.Errorf("CACHE_TTL: %w", err)
 		}
-		e.CacheTTL = d
 	}
 	if s := getenv("CACHE_MAX_MIB"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 || n > 10240 {
-			return e, fmt.Errorf("CACHE_MAX_MIB %q: want a whole number of MiB from 1 to 10240 (Lambda's largest memory)", s)
+			return table, cfg, fmt.Errorf("CACHE_MAX_MIB %q: want a whole number of MiB from 1 to 10240 (Lambda's largest memory)", s)
 		}
-		e.CacheMaxMiB = n
+		cfg.Cache.MaxBytes = int64(n) << 20
 	}
-	return e, nil
+	return table, cfg, nil
 }
 
 // awsConfig returns the function's SDK configuration, with
@@ -95,7 +88,7 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 // traced per request under the function's segment, with one access log
 // line per request written to accessLog.
 func newHandler(getenv func(string) string, log *slog.Logger, accessLog io.Writer) (http.Handler, error) {
-	e, err := readEnv(getenv)
+	table, apiCfg, err := readEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +99,8 @@ func newHandler(getenv func(string) string, log *slog.Logger, accessLog io.Write
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return nil, err
 	}
-	store := app.OpenDynamo(cfg, e.Table, true)
-	api, err := app.New(store, app.Config{
-		Cache:        cache.Config{TTL: e.CacheTTL, MaxBytes: int64(e.CacheMaxMiB) << 20, Prewarm: prewarm},
-		ImageBaseURL: e.ImageBaseURL,
-		Traced:       true,
-		Logger:       log,
-	})
+	apiCfg.Logger = log
+	api, err := app.New(app.OpenDynamo(cfg, table, true), apiCfg)
 	if err != nil {
 		return nil, err
 	}
