@@ -58,10 +58,6 @@ func Configure(cfg Config) error {
 // for the whole request and carries its annotations.
 type requestKey struct{}
 
-// ignoreMissing makes the SDK ignore a missing segment for calls made with
-// the context, whatever AWS_XRAY_CONTEXT_MISSING says.
-var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIgnoreErrorStrategy()}
-
 // Handler traces every request h serves in a segment named name: the local
 // server's tracing. It honours an incoming X-Amzn-Trace-Id header and sets
 // one on the response; a 5xx marks the segment as a fault. The status is
@@ -69,9 +65,8 @@ var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIg
 func Handler(name string, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seg := xray.GetSegment(r.Context()) // xray.Handler always opens one
-		ctx := context.WithValue(r.Context(), requestKey{}, seg)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r.WithContext(ctx))
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, seg)))
 		seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
 	})
 	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
@@ -84,12 +79,11 @@ func Handler(name string, h http.Handler) http.Handler {
 // the Runtime Interface Emulator) requests are served untraced, silently.
 func LambdaHandler(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if !traced(ctx) {
-			h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, xray.RecorderContextKey{}, ignoreMissing)))
+		if !traced(r.Context()) {
+			h.ServeHTTP(w, r)
 			return
 		}
-		ctx, seg := xray.BeginSubsegment(ctx, name) // never nil when traced
+		ctx, seg := xray.BeginSubsegment(r.Context(), name) // never nil when traced
 		seg.Lock()
 		req := seg.GetHTTP().GetRequest()
 		req.Method = r.Method
