@@ -108,8 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 }
 
 // awsConfig sets X-Ray up (its complaints to log) and loads the SDK
-// configuration with the service's retryer and a subsegment for every AWS
-// call.
+// configuration with the service's retryer and a subsegment per AWS call.
 func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return aws.Config{}, err
@@ -122,9 +121,8 @@ func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	return cfg, nil
 }
 
-// newS3 returns an S3 client for cfg. With a custom endpoint (a local S3
-// such as moto, set by AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) it uses
-// path-style addresses, which need no DNS per bucket.
+// newS3 returns an S3 client for cfg, with path-style addresses (no DNS
+// per bucket) under a custom endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).
 func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 	custom := getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {

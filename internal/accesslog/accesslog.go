@@ -30,8 +30,7 @@ func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id s
 		var n notes
 		ctx := r.Context()
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, notesKey{}, &n)))
-		attrs := make([]slog.Attr, 0, 7+len(n))
-		attrs = append(attrs,
+		attrs := append(make([]slog.Attr, 0, 7+len(n)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),

@@ -22,8 +22,7 @@ import (
 	"banners/internal/tracing"
 )
 
-// SegmentName names the request segments (locally) and subsegments (in
-// Lambda) in X-Ray.
+// SegmentName names the API's request (sub)segments in X-Ray.
 const SegmentName = "banners-api"
 
 // Config says how to build the API over a store. The zero value works.
@@ -36,22 +35,19 @@ type Config struct {
 	Traced bool
 	// Now tells the time, for the current quarter. Default time.Now.
 	Now func() time.Time
-	// Logger receives the handler's and the cache's logs. Default
-	// slog.Default().
+	// Logger receives the handler's and the cache's logs. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // API is the handler over the cache over a store. Close it when done.
 type API struct {
-	// Handler answers /api/ and /campaigns/ (untraced at the request level:
-	// the local server and the Lambda wrap it for their setting).
+	// Handler answers /api/ and /campaigns/, untraced at the request level.
 	Handler *httpapi.Handler
 	// Cache is the cache in front of the store.
 	Cache *cache.Cache
 }
 
-// New builds the API over store: the cache in front of the store, traced
-// when cfg.Traced.
+// New builds the API over store: the cache in front of it, traced when cfg.Traced.
 func New(store banner.Store, cfg Config) (*API, error) {
 	// The request's facts (campaign, quarter, cache outcome, banners) go
 	// to its access log line, and to its trace when traced.

@@ -18,8 +18,7 @@ type LogWriter struct {
 	pending  *time.Timer // the next flush, while buf holds lines
 }
 
-// NewLogWriter returns a LogWriter on w flushing every interval (in
-// practice 100–250 ms).
+// NewLogWriter returns a LogWriter on w flushing every interval (100–250 ms).
 func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 	return &LogWriter{buf: bufio.NewWriterSize(w, 64<<10), interval: interval}
 }

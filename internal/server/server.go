@@ -32,13 +32,12 @@ type Config struct {
 	AccessLog io.Writer
 	// Logger gets the server's other lines. Default slog.Default().
 	Logger *slog.Logger
-	// ReadHeaderTimeout bounds how long a client may take to send its
-	// request headers (slowloris). Default 5 s.
+	// ReadHeaderTimeout bounds a client's request headers (slowloris). Default 5 s.
 	ReadHeaderTimeout time.Duration
 }
 
-// Handler routes a request to the API, the images or the site, and writes
-// its access log line to cfg.AccessLog.
+// Handler routes a request to the API, the images or the site, logging it
+// to cfg.AccessLog.
 func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", cfg.API)
@@ -48,9 +47,8 @@ func Handler(cfg Config) http.Handler {
 	return accesslog.Handler(mux, cfg.AccessLog, nil)
 }
 
-// Run serves on ln until ctx is done, with timeouts that bound slow
-// clients, then shuts down gracefully, waiting at most 10 s for in-flight
-// requests.
+// Run serves on ln, with timeouts that bound slow clients, until ctx is
+// done, then shuts down gracefully (at most 10 s for in-flight requests).
 func Run(ctx context.Context, cfg Config, ln net.Listener) error {
 	log := cfg.Logger
 	if log == nil {

@@ -100,10 +100,9 @@ func recordAWSResponse(ctx context.Context, in middleware.DeserializeInput, next
 	return out, md, err
 }
 
-// awsInput returns the tables and the item key an operation's input names,
-// read from the fields the SDK's inputs share: TableName (*string),
-// RequestItems (a map by table name, in the batch operations) and Key (a
-// DynamoDB item key, whose string and number parts it returns).
+// awsInput returns the tables and the item key (its string and number
+// parts) an operation's input names, from the fields the SDK's inputs
+// share: TableName, RequestItems (by table name, in batches) and Key.
 func awsInput(params any) (tables []string, key map[string]string) {
 	v := reflect.ValueOf(params)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -141,9 +140,8 @@ func field(v reflect.Value, name string) any {
 	return nil
 }
 
-// traced reports whether ctx belongs to a traced request or run: it holds
-// a segment, or a Lambda invocation's trace header, from which the SDK
-// builds the function's facade segment.
+// traced reports whether ctx holds a segment or a Lambda invocation's trace
+// header (from which the SDK builds the function's facade segment).
 func traced(ctx context.Context) bool {
 	return xray.GetSegment(ctx) != nil || ctx.Value(xray.LambdaTraceHeaderKey) != nil
 }

@@ -33,9 +33,8 @@ import (
 )
 
 func main() {
-	// The local server logs a line per request: buffer them, so that a busy
-	// server does not pay a write system call for each. (Not in Lambda,
-	// where a frozen process would hold its lines back.)
+	// Buffer the per-request lines: a busy server pays no write system call
+	// for each. (Not in Lambda, where a frozen process would hold them back.)
 	lw := server.NewLogWriter(os.Stderr, 200*time.Millisecond)
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
 	slog.SetDefault(log)

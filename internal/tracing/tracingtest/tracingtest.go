@@ -81,10 +81,9 @@ type Daemon struct {
 // header starts every datagram the SDK sends.
 var header = []byte(`{"format": "json", "version": 1}` + "\n")
 
-// Start listens on a free loopback UDP port and configures the SDK, with
-// tracing.Configure, to send there, to sample every request and to log to
-// t. When t ends it stops listening and puts the SDK back as a process
-// starts: default daemon address and sampling, logging to slog.Default().
+// Start listens on a free loopback UDP port and configures the SDK to send
+// there, to sample every request and to log to t. When t ends it stops
+// listening and configures the SDK as a process starts (tracing.Config{}).
 func Start(t testing.TB) *Daemon {
 	t.Helper()
 	d := Listen(t)
@@ -153,9 +152,8 @@ func (d *Daemon) read(t testing.TB) {
 }
 
 // Next returns the next segment received, failing t after 5 s without one.
-// A segment sent again is skipped: the SDK's xray.Handler occasionally
-// sends a segment twice, when the request context's cancellation races
-// with Close, and X-Ray keeps one copy per ID.
+// A segment sent again is skipped, as X-Ray keeps one copy per ID: the
+// SDK's xray.Handler sends one twice when cancellation races with Close.
 func (d *Daemon) Next(t testing.TB) Segment {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
