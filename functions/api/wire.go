@@ -55,11 +55,10 @@ func readEnv(getenv func(string) string) (table string, cfg app.Config, err erro
 // AWS_REGION, the role's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
 // (required) and AWS_SESSION_TOKEN, and the DynamoDB endpoint from
 // AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL (unset in AWS; the tests
-// point it at dynalite or moto). It is not config.LoadDefaultConfig, whose
-// package initialisation (shared config files, SSO, STS, EC2 metadata,
-// none of which Lambda uses) costs about 2 ms at every cold start.
-// Credentials that come another way (a container credentials endpoint)
-// fail the cold start, naming the missing variable.
+// point it at dynalite or moto). config.LoadDefaultConfig's package
+// initialisation (config files, SSO, STS, EC2 metadata, unused in Lambda)
+// would cost about 2 ms per cold start. Credentials that come another way
+// (a container credentials endpoint) fail the cold start, naming the variable.
 func awsConfig(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {

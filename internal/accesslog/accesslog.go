@@ -13,12 +13,11 @@ import (
 
 // Handler writes one line per request to out, through log/slog's JSON
 // handler: an INFO record "request" with method, path, status, bytes,
-// duration_ms (milliseconds, to the microsecond; the operators' latency
-// metric copies it), the facts noted with Note (such as campaign_id,
-// quarter, cache and banners), and trace_id and sampled (whether the trace
-// exists in X-Ray) when trace is not nil and returns an ID. With out nil it
-// returns next. Each line is one Write call, so concurrent requests' lines
-// do not interleave when out is safe for concurrent use.
+// duration_ms (milliseconds, to the microsecond; the latency metric copies
+// it), the facts noted with Note (campaign_id, quarter, cache, banners...),
+// and trace_id and sampled (whether the trace exists in X-Ray) when trace
+// returns an ID. With out nil it returns next. A line is one Write call:
+// concurrent requests' lines do not interleave if out is concurrency-safe.
 func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id string, sampled bool)) http.Handler {
 	if out == nil {
 		return next

@@ -1,9 +1,7 @@
 // Package app builds the Banners API stack that the API Lambda, the local
-// server and the load tests share: a store, the cache in front of it,
-// X-Ray when traced, and the one HTTP handler. Each binary keeps its own
-// settings, logs and request-level tracing. It loads no configuration: it
-// links into the API function, whose cold start the SDK's default
-// configuration loader would slow.
+// server and the load tests share: a store, the cache in front of it, X-Ray
+// when traced, and the one HTTP handler. It loads no configuration: the
+// SDK's default loader would slow the API function's cold start.
 package app
 
 import (

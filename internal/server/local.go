@@ -22,10 +22,10 @@ import (
 
 // Local is the local server's settings (the flags of functions/api/local).
 type Local struct {
-	// Store, when set, is served as it is (such as a DynamoDB table);
-	// otherwise DataDir or the built-in sample is. It excludes DataDir.
+	// Store, when set, is served as it is (such as a DynamoDB table).
 	Store banner.Store
-	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv.
+	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv, excluding
+	// Store. Without either: the built-in sample.
 	DataDir string
 	// Cache tunes the cache.
 	Cache cache.Config

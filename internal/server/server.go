@@ -1,7 +1,6 @@
 // Package server runs Banners locally: the site, the banner images and the
-// API on one address, with an access log, timeouts and graceful shutdown.
-// The API part is the same http.Handler the Lambda runs; NewLocal wires it
-// over a CSV folder, the built-in sample or a store it is given.
+// API (the handler the Lambda runs, wired by NewLocal) on one address, with
+// an access log, timeouts and graceful shutdown.
 package server
 
 import (

@@ -18,16 +18,13 @@ import (
 // or run open a subsegment of the caller's (sub)segment, as the X-Ray
 // console shows AWS calls: named after the service ("DynamoDB"), in the
 // namespace "aws", with aws.operation, aws.region, aws.request_id, the
-// table the call names (aws.table_name; aws.table_names for a batch), the
-// HTTP status, and a fault when the call fails. Each also carries the
-// annotation named after the service in lower case whose value is the
-// operation (`annotation.dynamodb = "GetItem"` finds every trace that read
-// DynamoDB), and the metadata "key", the item key as strings, which tells
-// a generation read (pk "GEN") from a campaign read (pk "C#<id>").
-//
-// A call outside a traced request or run (the cache's background reads)
-// is not traced and logs nothing, even under the AWS_XRAY_CONTEXT_MISSING
-// = LOG_ERROR that Lambda sets.
+// table (aws.table_name; aws.table_names for a batch), the HTTP status and
+// a fault when the call fails; with the service's lower-case annotation
+// whose value is the operation (`annotation.dynamodb = "GetItem"`), and
+// the metadata "key", the item key as strings, which tells a generation
+// read (pk "GEN") from a campaign read (pk "C#<id>"). A call outside a
+// traced request or run (the cache's background reads) is not traced and
+// logs nothing, even under Lambda's AWS_XRAY_CONTEXT_MISSING=LOG_ERROR.
 func InstrumentAWS(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, addAWSMiddleware)
 }

@@ -1,10 +1,9 @@
-// Package tracing adapts the AWS X-Ray SDK to Banners: the per-request
-// segment (a plain segment behind the local server, a subsegment of
-// Lambda's facade segment inside Lambda) and its annotations, the cache
-// lookup's subsegment, a run's segment and steps for the ingest, and a
-// subsegment per AWS call (see InstrumentAWS). Outside a traced request or
-// run it traces nothing and says nothing, whatever AWS_XRAY_CONTEXT_MISSING
-// asks for. No other package imports the X-Ray SDK.
+// Package tracing adapts the AWS X-Ray SDK to Banners: the request's
+// segment (inside Lambda, a subsegment of the facade) and annotations, the
+// cache lookup's subsegment, the ingest's run and steps, and a subsegment
+// per AWS call (see InstrumentAWS). Outside a traced request or run it
+// traces and says nothing, whatever AWS_XRAY_CONTEXT_MISSING asks for. No
+// other package imports the X-Ray SDK.
 package tracing
 
 import (
@@ -28,8 +27,7 @@ type Config struct {
 	// DaemonAddr is the X-Ray daemon's UDP address, host:port. Empty means
 	// the SDK's default: AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
 	DaemonAddr string
-	// Sampling decides which requests are traced. Nil keeps the SDK's
-	// default, one request per second plus 5 % of the rest.
+	// Sampling decides which requests are traced. Nil: one a second plus 5 %.
 	Sampling sampling.Strategy
 	// Logger receives the SDK's warnings and errors. Default slog.Default().
 	Logger *slog.Logger

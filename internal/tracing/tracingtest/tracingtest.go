@@ -18,9 +18,8 @@ import (
 	"banners/internal/tracing"
 )
 
-// SampleAll is a sampling strategy that traces every request. The SDK's
-// default traces one request a second plus 5 %, so a test's second request
-// within a second would silently go untraced.
+// SampleAll is a sampling strategy that traces every request: under the
+// SDK's default (one a second plus 5 %) a test's second request would not be.
 func SampleAll() sampling.Strategy {
 	s, err := sampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":0,"rate":1.0},"rules":[]}`))
 	if err != nil {
