@@ -6,16 +6,15 @@
 //	TABLE_NAME      the DynamoDB table (required)
 //	CACHE_TTL       the longest a campaign is served from memory, a Go duration (default 60s;
 //	                the stack deploys 15m; the cache also follows each quarter's generation)
-//	CACHE_MAX_MIB   the cache's bound in MiB (default 64)
+//	CACHE_MAX_MIB   the cache's bound in MiB (default 64; a cached campaign takes about 550 bytes)
 //	IMAGE_BASE_URL  prefix of the banners' image URLs (default /images/)
 //
 // and the region, the role's credentials and, under an emulator, the
 // DynamoDB endpoint, from the variables Lambda sets (see awsConfig in wire.go).
 //
-// It links only what the function uses: not the SDK's default
-// configuration loader, whose package initialisation would add to every
-// cold start, nor the local server's packages
-// (TestLambdaLinksNoLocalOnlyPackages guards both).
+// It links neither the SDK's default configuration loader, whose package
+// initialisation would add to every cold start, nor the local server's
+// packages (TestLambdaLinksNoLocalOnlyPackages guards both).
 package main
 
 import (

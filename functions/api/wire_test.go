@@ -8,34 +8,44 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
+
+	"banners/internal/app"
+	"banners/internal/cache"
 )
 
 func TestReadEnv(t *testing.T) {
+	// settings is what the function's environment sets: the cache's TTL
+	// and bound, and the image base URL.
+	settings := func(ttl time.Duration, maxMiB int64, imageBaseURL string) app.Config {
+		return app.Config{Cache: cache.Config{TTL: ttl, MaxBytes: maxMiB << 20, Prewarm: cache.Prewarm{TopK: 1000}},
+			ImageBaseURL: imageBaseURL, Traced: true}
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    env
+		want    app.Config
 		wantErr string
 	}{
-		{"defaults", map[string]string{"TABLE_NAME": "t"}, env{Table: "t", CacheTTL: 60 * time.Second, CacheMaxMiB: 64}, ""},
+		{"defaults", map[string]string{"TABLE_NAME": "t"}, settings(60*time.Second, 64, ""), ""},
 		{"all set", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "15m", "IMAGE_BASE_URL": "https://cdn/x/", "CACHE_MAX_MIB": "128"},
-			env{Table: "t", CacheTTL: 15 * time.Minute, ImageBaseURL: "https://cdn/x/", CacheMaxMiB: 128}, ""},
-		{"zero cache size", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "0"}, env{}, "CACHE_MAX_MIB"},
-		{"cache size above Lambda's memory", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "1048576"}, env{}, "CACHE_MAX_MIB"},
-		{"cache size with unit", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "64MiB"}, env{}, "CACHE_MAX_MIB"},
-		{"no table", map[string]string{"CACHE_TTL": "60s"}, env{}, "TABLE_NAME is not set"},
-		{"zero TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "0s"}, env{}, "CACHE_TTL"},
-		{"negative TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "-1s"}, env{}, "CACHE_TTL"},
-		{"TTL without unit", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "60"}, env{}, "CACHE_TTL"},
+			settings(15*time.Minute, 128, "https://cdn/x/"), ""},
+		{"zero cache size", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "0"}, app.Config{}, "CACHE_MAX_MIB"},
+		{"cache size above Lambda's memory", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "1048576"}, app.Config{}, "CACHE_MAX_MIB"},
+		{"cache size with unit", map[string]string{"TABLE_NAME": "t", "CACHE_MAX_MIB": "64MiB"}, app.Config{}, "CACHE_MAX_MIB"},
+		{"no table", map[string]string{"CACHE_TTL": "60s"}, app.Config{}, "TABLE_NAME is not set"},
+		{"zero TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "0s"}, app.Config{}, "CACHE_TTL"},
+		{"negative TTL", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "-1s"}, app.Config{}, "CACHE_TTL"},
+		{"TTL without unit", map[string]string{"TABLE_NAME": "t", "CACHE_TTL": "60"}, app.Config{}, "CACHE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readEnv(func(k string) string { return tt.env[k] })
+			table, got, err := readEnv(func(k string) string { return tt.env[k] })
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
+			require.Equal(t, "t", table)
 			require.Equal(t, tt.want, got)
 		})
 	}

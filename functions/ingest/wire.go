@@ -22,9 +22,8 @@ import (
 	"banners/internal/tracing"
 )
 
-// newHandler wires the Lambda function once, at cold start: the memory
-// limit, X-Ray, the AWS configuration, the DynamoDB store on TABLE_NAME,
-// the S3 client and JSON logs on stdout.
+// newHandler wires the Lambda function once, at cold start: the memory limit,
+// X-Ray, the DynamoDB store on TABLE_NAME, S3 and JSON logs on stdout.
 func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handler, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
@@ -46,17 +45,11 @@ func newHandler(ctx context.Context, getenv func(string) string) (*ingest.Handle
 	}, nil
 }
 
-// run is the command-line loader:
-//
-//	ingest -table NAME -data DIR [-create]
-//
-// It loads DIR into the table NAME (default $TABLE_NAME), creating the
-// table first with -create, and prints an ingest.Summary to stdout;
-// rejected rows and progress are logged to stderr. On a terminal the
-// progress is one line, redrawn; elsewhere (CI, a pipe) it is a log line
-// every 10 s of a quarter's writes. With
-// AWS_XRAY_DAEMON_ADDRESS set the run is traced in a segment
-// "banners-ingest".
+// run is the command-line loader: it loads -data into -table, creating it
+// first with -create, and prints an ingest.Summary to stdout; rejected rows
+// and progress go to stderr (on a terminal one line redrawn, else a line
+// every 10 s of a quarter's writes). With AWS_XRAY_DAEMON_ADDRESS set the
+// run is traced in a segment "banners-ingest".
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fl := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -113,8 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 }
 
 // awsConfig sets X-Ray up (its complaints to log) and loads the SDK
-// configuration with the service's retryer and a subsegment for every AWS
-// call.
+// configuration with the service's retryer and a subsegment per AWS call.
 func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	if err := tracing.Configure(tracing.Config{Logger: log}); err != nil {
 		return aws.Config{}, err
@@ -127,15 +119,13 @@ func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	return cfg, nil
 }
 
-// newS3 returns an S3 client for cfg. With a custom endpoint (a local S3
-// such as moto, set by AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) it uses
-// path-style addresses, which need no DNS per bucket.
+// newS3 returns an S3 client for cfg, with path-style addresses (no DNS
+// per bucket) under a custom endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).
 func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 	custom := getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = custom
-		// Objects uploaded without a checksum (as moto serves them) would log
-		// a debug line on every read.
+		// Objects without a checksum (as moto serves them) log no debug line.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 }
@@ -151,12 +141,10 @@ func (c clearLine) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// memoryLimit returns the Go runtime's soft memory limit for the function:
-// 90% of its memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB), unless
-// GOMEMLIMIT sets one. Near the limit the collector runs more often
-// instead of the heap growing to twice what is live: loading a quarter of
-// a million campaigns peaks at 1.6–1.8 GB without a limit and at 1.2 GB
-// with 1,000 MiB (bench/ingest, docs/dynamodb.md).
+// memoryLimit returns the Go runtime's soft memory limit for the function,
+// 90% of AWS_LAMBDA_FUNCTION_MEMORY_SIZE (MB) unless GOMEMLIMIT sets one,
+// so the heap does not grow to twice what is live: a million-campaign
+// quarter peaks at 1.6–1.8 GB without a limit, 1.2 GB with 1,000 MiB (bench/ingest).
 func memoryLimit(getenv func(string) string) (int64, bool) {
 	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
 	if err != nil || mb <= 0 || getenv("GOMEMLIMIT") != "" {

@@ -12,17 +12,12 @@ import (
 )
 
 // Handler writes one line per request to out, through log/slog's JSON
-// handler: an INFO record with message "request" and the attributes
-// method, path, status, bytes, duration_ms (milliseconds, to the
-// microsecond; the operators' latency metric copies it), the facts the
-// handler noted with Note (such as campaign_id, quarter, cache and
-// banners), and trace_id and sampled (a boolean: whether the trace exists
-// in X-Ray) when trace is not nil and returns an ID. With out nil it
-// returns next: no access log.
-//
-// Each line is one Write call, so lines of concurrent requests do not
-// interleave when out is safe for concurrent use (os.Stderr, the local
-// server's LogWriter).
+// handler: an INFO record "request" with method, path, status, bytes,
+// duration_ms (milliseconds, to the microsecond; the latency metric copies
+// it), the facts noted with Note (campaign_id, quarter, cache, banners...),
+// and trace_id and sampled (whether the trace exists in X-Ray) when trace
+// returns an ID. With out nil it returns next. A line is one Write call:
+// concurrent requests' lines do not interleave if out is concurrency-safe.
 func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id string, sampled bool)) http.Handler {
 	if out == nil {
 		return next
@@ -34,8 +29,7 @@ func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id s
 		var n notes
 		ctx := r.Context()
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, notesKey{}, &n)))
-		attrs := make([]slog.Attr, 0, 7+len(n))
-		attrs = append(attrs,
+		attrs := append(make([]slog.Attr, 0, 7+len(n)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
@@ -52,9 +46,9 @@ func Handler(next http.Handler, out io.Writer, trace func(context.Context) (id s
 }
 
 // Note adds key = value to the access log line of the request ctx belongs
-// to; outside Handler it does nothing. It has the signature of
-// httpapi.Options.Annotate and cache.Config.Annotate. It is not safe for
-// concurrent use within one request (a request is served by one goroutine).
+// to; outside Handler it does nothing. It fits httpapi.Options.Annotate and
+// cache.Config.Annotate. It is not safe for concurrent use within one
+// request (a request is served by one goroutine).
 func Note(ctx context.Context, key string, value any) {
 	if n, _ := ctx.Value(notesKey{}).(*notes); n != nil {
 		*n = append(*n, slog.Any(key, value))

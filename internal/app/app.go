@@ -1,14 +1,7 @@
-// Package app builds the Banners API once, for everything that serves it:
-// the API Lambda (functions/api), the local server (internal/server) and
-// the load and soak tests (loadtest/). Each gets the same stack: a store,
-// the cache in front of it, X-Ray when traced, and the one HTTP handler.
-// Each binary's own wiring (its settings, logs and request-level tracing)
-// stays with it.
-//
-// It builds; it does not run. It links into the API function, so it loads
-// no configuration itself: the SDK's default configuration loader
-// (github.com/aws/aws-sdk-go-v2/config) would cost that function's cold
-// start its package initialisation.
+// Package app builds the Banners API stack that the API Lambda, the local
+// server and the load tests share: a store, the cache in front of it, X-Ray
+// when traced, and the one HTTP handler. It loads no configuration: the
+// SDK's default loader would slow the API function's cold start.
 package app
 
 import (
@@ -27,8 +20,7 @@ import (
 	"banners/internal/tracing"
 )
 
-// SegmentName names the request segments (locally) and subsegments (in
-// Lambda) in X-Ray.
+// SegmentName names the API's request (sub)segments in X-Ray.
 const SegmentName = "banners-api"
 
 // Config says how to build the API over a store. The zero value works.
@@ -41,26 +33,20 @@ type Config struct {
 	Traced bool
 	// Now tells the time, for the current quarter. Default time.Now.
 	Now func() time.Time
-	// Logger receives the handler's and the cache's logs. Default
-	// slog.Default().
+	// Logger receives the handler's and the cache's logs. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // API is the handler over the cache over a store. Close it when done.
 type API struct {
-	// Handler answers /api/ and /campaigns/ (untraced at the request level:
-	// the local server and the Lambda wrap it for their setting).
+	// Handler answers /api/ and /campaigns/, untraced at the request level.
 	Handler *httpapi.Handler
 	// Cache is the cache in front of the store.
 	Cache *cache.Cache
 }
 
-// New builds the API over store: the cache in front of the store, traced
-// when cfg.Traced.
+// New builds the API over store: the cache in front of it, traced when cfg.Traced.
 func New(store banner.Store, cfg Config) (*API, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	// The request's facts (campaign, quarter, cache outcome, banners) go
 	// to its access log line, and to its trace when traced.
 	annotate := accesslog.Note
@@ -70,14 +56,12 @@ func New(store banner.Store, cfg Config) (*API, error) {
 			accesslog.Note(ctx, key, value)
 		}
 	}
-	cc := cfg.Cache
-	cc.Logger = cfg.Logger
-	cc.Annotate = annotate
-	if g, ok := store.(cache.Generations); ok && cc.Generations == nil {
-		cc.Generations = g // freshness by the quarter's generation (DynamoDB)
+	cfg.Cache.Logger = cfg.Logger
+	cfg.Cache.Annotate = annotate
+	if g, ok := store.(cache.Generations); ok && cfg.Cache.Generations == nil {
+		cfg.Cache.Generations = g // freshness by the quarter's generation (DynamoDB)
 	}
-	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger, Annotate: annotate}
-	c, err := cache.New(store, cc)
+	c, err := cache.New(store, cfg.Cache)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +69,7 @@ func New(store banner.Store, cfg Config) (*API, error) {
 	if cfg.Traced {
 		served = tracing.WrapStore("cache", c)
 	}
+	opts := httpapi.Options{ImageBaseURL: cfg.ImageBaseURL, Now: cfg.Now, Logger: cfg.Logger, Annotate: annotate}
 	return &API{Handler: httpapi.New(served, opts), Cache: c}, nil
 }
 
@@ -92,11 +77,11 @@ func New(store banner.Store, cfg Config) (*API, error) {
 func (a *API) Close() { a.Cache.Close() }
 
 // OpenDynamo returns the DynamoDB store on table through a client for cfg
-// (which should carry dynamo.NewRetryer), adjusted by optFns. With traced,
-// every DynamoDB call gets an X-Ray subsegment.
-func OpenDynamo(cfg aws.Config, table string, traced bool, optFns ...func(*dynamodb.Options)) *dynamo.Store {
+// (which should carry dynamo.NewRetryer). With traced, every DynamoDB call
+// gets an X-Ray subsegment.
+func OpenDynamo(cfg aws.Config, table string, traced bool) *dynamo.Store {
 	if traced {
 		tracing.InstrumentAWS(&cfg)
 	}
-	return dynamo.New(dynamodb.NewFromConfig(cfg, optFns...), table)
+	return dynamo.New(dynamodb.NewFromConfig(cfg), table)
 }

@@ -22,25 +22,20 @@ import (
 
 // Local is the local server's settings (the flags of functions/api/local).
 type Local struct {
-	// Store, when set, is served as it is, such as a DynamoDB table opened
-	// with app.OpenDynamo; otherwise the store comes from DataDir or the
-	// built-in sample. Store and DataDir exclude each other.
+	// Store, when set, is served as it is (such as a DynamoDB table).
 	Store banner.Store
-	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv. Default: the
-	// built-in sample data.
+	// DataDir is a CSV folder in the layout <q>/<kind>_<q>.csv, excluding
+	// Store. Without either: the built-in sample.
 	DataDir string
-	// Cache tunes the cache; the -cache-ttl flag sets its TTL.
+	// Cache tunes the cache.
 	Cache cache.Config
-	// ImagesDir is a folder of image_<id>.png files. Default: generated
-	// placeholders.
+	// ImagesDir is a folder of image_<id>.png files. Default: placeholders.
 	ImagesDir string
-	// SiteDir is a folder holding the site. Default: the built-in copy of
-	// site/.
+	// SiteDir is a folder holding the site. Default: the built-in site/.
 	SiteDir string
 	// Traced sends X-Ray segments (to AWS_XRAY_DAEMON_ADDRESS).
 	Traced bool
-	// AccessLog gets the server's access log, a JSON line per request (see
-	// accesslog.Handler); nil: none.
+	// AccessLog gets a JSON line per request; nil: none.
 	AccessLog io.Writer
 }
 

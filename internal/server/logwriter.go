@@ -12,37 +12,25 @@ import (
 // A line reaches the underlying writer at most interval late; Close flushes
 // what is left. It is safe for concurrent use.
 type LogWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	done chan struct{}
-	wg   sync.WaitGroup
+	mu       sync.Mutex
+	buf      *bufio.Writer
+	interval time.Duration
+	pending  *time.Timer // the next flush, while buf holds lines
 }
 
-// NewLogWriter returns a LogWriter on w flushing every interval (in
-// practice 100–250 ms).
+// NewLogWriter returns a LogWriter on w flushing every interval (100–250 ms).
 func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
-	lw := &LogWriter{buf: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
-	lw.wg.Add(1)
-	go func() {
-		defer lw.wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-lw.done:
-				return
-			case <-t.C:
-				lw.Flush() //nolint:errcheck // a failing log sink has nowhere to report to
-			}
-		}
-	}()
-	return lw
+	return &LogWriter{buf: bufio.NewWriterSize(w, 64<<10), interval: interval}
 }
 
 // Write buffers p; a full buffer is written out at once.
 func (lw *LogWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
+	if lw.pending == nil {
+		// A failing log sink has nowhere to report to.
+		lw.pending = time.AfterFunc(lw.interval, func() { lw.Flush() }) //nolint:errcheck
+	}
 	return lw.buf.Write(p)
 }
 
@@ -50,12 +38,12 @@ func (lw *LogWriter) Write(p []byte) (int, error) {
 func (lw *LogWriter) Flush() error {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
+	if lw.pending != nil {
+		lw.pending.Stop()
+		lw.pending = nil
+	}
 	return lw.buf.Flush()
 }
 
-// Close stops the periodic flush and flushes what is left.
-func (lw *LogWriter) Close() error {
-	close(lw.done)
-	lw.wg.Wait()
-	return lw.Flush()
-}
+// Close flushes what is left.
+func (lw *LogWriter) Close() error { return lw.Flush() }

@@ -1,7 +1,6 @@
 // Package server runs Banners locally: the site, the banner images and the
-// API on one address, with an access log, timeouts and graceful shutdown.
-// The API part is the same http.Handler the Lambda runs; NewLocal wires it
-// over a CSV folder, the built-in sample or a store it is given.
+// API (the handler the Lambda runs, wired by NewLocal) on one address, with
+// an access log, timeouts and graceful shutdown.
 package server
 
 import (
@@ -28,22 +27,16 @@ type Config struct {
 	Images http.Handler
 	// Site holds index.html and its assets, served at /.
 	Site fs.FS
-	// AccessLog gets one JSON line per request (see accesslog.Handler);
-	// nil: no access log.
+	// AccessLog gets one JSON line per request; nil: no access log.
 	AccessLog io.Writer
-	// Logger gets the server's other lines (start, errors). Default
-	// slog.Default().
+	// Logger gets the server's other lines. Default slog.Default().
 	Logger *slog.Logger
-	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
-	// Default 10 s.
-	ShutdownTimeout time.Duration
-	// ReadHeaderTimeout bounds how long a client may take to send its
-	// request headers (slowloris). Default 5 s.
+	// ReadHeaderTimeout bounds a client's request headers (slowloris). Default 5 s.
 	ReadHeaderTimeout time.Duration
 }
 
-// Handler routes a request to the API, the images or the site, and writes
-// its access log line to cfg.AccessLog.
+// Handler routes a request to the API, the images or the site, logging it
+// to cfg.AccessLog.
 func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", cfg.API)
@@ -53,20 +46,18 @@ func Handler(cfg Config) http.Handler {
 	return accesslog.Handler(mux, cfg.AccessLog, nil)
 }
 
-func logger(cfg Config) *slog.Logger {
-	if cfg.Logger != nil {
-		return cfg.Logger
+// Run serves on ln, with timeouts that bound slow clients, until ctx is
+// done, then shuts down gracefully (at most 10 s for in-flight requests).
+func Run(ctx context.Context, cfg Config, ln net.Listener) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	return slog.Default()
-}
-
-// New returns an http.Server for cfg with timeouts that bound slow clients.
-func New(cfg Config) *http.Server {
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 5 * time.Second
 	}
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           Handler(cfg),
 		ReadHeaderTimeout: headerTimeout,
@@ -74,26 +65,17 @@ func New(cfg Config) *http.Server {
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger(cfg).Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// Run serves on ln until ctx is done, then shuts down gracefully.
-func Run(ctx context.Context, cfg Config, ln net.Listener) error {
-	srv := New(cfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger(cfg).Info("serving", "url", "http://"+ln.Addr().String()+"/?cam-id=10")
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/?cam-id=10")
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	timeout := cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

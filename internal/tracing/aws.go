@@ -17,22 +17,14 @@ import (
 // InstrumentAWS makes every AWS call made with cfg inside a traced request
 // or run open a subsegment of the caller's (sub)segment, as the X-Ray
 // console shows AWS calls: named after the service ("DynamoDB"), in the
-// namespace "aws", with aws.operation, aws.region, aws.request_id and the
-// table the call names (aws.table_name; aws.table_names for a batch), the
-// HTTP status, and a fault when the call fails. Each also carries:
-//
-//   - the annotation named after the service in lower case ("dynamodb",
-//     "s3") whose value is the operation, so that
-//     `annotation.dynamodb = "GetItem"` finds every trace that read
-//     DynamoDB;
-//   - the metadata "key", the item key the call names as strings (pk and
-//     sk), which tells a quarter's generation read (pk "GEN") from a
-//     campaign read (pk "C#<id>").
-//
-// A call whose context has no segment and no Lambda trace header (the
-// cache's background generation reads, pre-warm) is not traced and logs
-// nothing, whatever AWS_XRAY_CONTEXT_MISSING says: Lambda sets it to
-// LOG_ERROR, under which the SDK would log an ERROR line for each.
+// namespace "aws", with aws.operation, aws.region, aws.request_id, the
+// table (aws.table_name; aws.table_names for a batch), the HTTP status and
+// a fault when the call fails; with the service's lower-case annotation
+// whose value is the operation (`annotation.dynamodb = "GetItem"`), and
+// the metadata "key", the item key as strings, which tells a generation
+// read (pk "GEN") from a campaign read (pk "C#<id>"). A call outside a
+// traced request or run (the cache's background reads) is not traced and
+// logs nothing, even under Lambda's AWS_XRAY_CONTEXT_MISSING=LOG_ERROR.
 func InstrumentAWS(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, addAWSMiddleware)
 }
@@ -55,9 +47,6 @@ func beginAWSCall(ctx context.Context, in middleware.InitializeInput, next middl
 	}
 	service := awsmiddleware.GetServiceID(ctx)
 	ctx, seg := xray.BeginSubsegment(ctx, service)
-	if seg == nil {
-		return next.HandleInitialize(ctx, in)
-	}
 	operation := awsmiddleware.GetOperationName(ctx)
 	tables, key := awsInput(in.Parameters)
 	seg.Lock()
@@ -108,17 +97,16 @@ func recordAWSResponse(ctx context.Context, in middleware.DeserializeInput, next
 	return out, md, err
 }
 
-// awsInput returns the tables and the item key an operation's input names,
-// read from the fields the SDK's inputs share: TableName (*string),
-// RequestItems (a map by table name, in the batch operations) and Key (a
-// DynamoDB item key, whose string and number parts it returns).
+// awsInput returns the tables and the item key (its string and number
+// parts) an operation's input names, from the fields the SDK's inputs
+// share: TableName, RequestItems (by table name, in batches) and Key.
 func awsInput(params any) (tables []string, key map[string]string) {
 	v := reflect.ValueOf(params)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return nil, nil
 	}
 	v = v.Elem()
-	if name, ok := field[*string](v, "TableName"); ok && name != nil {
+	if name, _ := field(v, "TableName").(*string); name != nil {
 		tables = append(tables, *name)
 	}
 	if f := v.FieldByName("RequestItems"); f.Kind() == reflect.Map && f.Type().Key().Kind() == reflect.String {
@@ -127,7 +115,7 @@ func awsInput(params any) (tables []string, key map[string]string) {
 		}
 		slices.Sort(tables)
 	}
-	if k, ok := field[map[string]types.AttributeValue](v, "Key"); ok && len(k) > 0 {
+	if k, _ := field(v, "Key").(map[string]types.AttributeValue); len(k) > 0 {
 		key = make(map[string]string, len(k))
 		for name, av := range k {
 			switch av := av.(type) {
@@ -141,20 +129,16 @@ func awsInput(params any) (tables []string, key map[string]string) {
 	return tables, key
 }
 
-// field returns the exported field name of the struct v when it has type T.
-func field[T any](v reflect.Value, name string) (T, bool) {
-	var zero T
-	f := v.FieldByName(name)
-	if !f.IsValid() || !f.CanInterface() {
-		return zero, false
+// field returns the exported field name of the struct v, or nil.
+func field(v reflect.Value, name string) any {
+	if f := v.FieldByName(name); f.IsValid() && f.CanInterface() {
+		return f.Interface()
 	}
-	t, ok := f.Interface().(T)
-	return t, ok
+	return nil
 }
 
-// traced reports whether ctx belongs to a traced request or run: it holds
-// a segment, or a Lambda invocation's trace header, from which the SDK
-// builds the function's facade segment.
+// traced reports whether ctx holds a segment or a Lambda invocation's trace
+// header (from which the SDK builds the function's facade segment).
 func traced(ctx context.Context) bool {
 	return xray.GetSegment(ctx) != nil || ctx.Value(xray.LambdaTraceHeaderKey) != nil
 }

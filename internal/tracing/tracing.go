@@ -1,15 +1,9 @@
-// Package tracing adapts the AWS X-Ray SDK to Banners: it configures the
-// SDK quietly, opens the per-request segment (a plain segment behind the
-// local server, a subsegment of Lambda's facade segment inside Lambda),
-// records annotations on it and traces cache lookups in a subsegment. For
-// work that is not a request (the ingest), it opens a run's segment and
-// traces steps in subsegments.
-//
-// AWS calls made inside a traced request or run get their own subsegments,
-// naming the table a DynamoDB call reads (see InstrumentAWS); calls made
-// outside one (the cache's background reads) are not traced and say
-// nothing, whatever AWS_XRAY_CONTEXT_MISSING asks for. No other package
-// imports the X-Ray SDK.
+// Package tracing adapts the AWS X-Ray SDK to Banners: the request's
+// segment (inside Lambda, a subsegment of the facade) and annotations, the
+// cache lookup's subsegment, the ingest's run and steps, and a subsegment
+// per AWS call (see InstrumentAWS). Outside a traced request or run it
+// traces and says nothing, whatever AWS_XRAY_CONTEXT_MISSING asks for. No
+// other package imports the X-Ray SDK.
 package tracing
 
 import (
@@ -33,11 +27,9 @@ type Config struct {
 	// DaemonAddr is the X-Ray daemon's UDP address, host:port. Empty means
 	// the SDK's default: AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
 	DaemonAddr string
-	// Sampling decides which requests are traced. Nil keeps the SDK's
-	// default, one request per second plus 5 % of the rest.
+	// Sampling decides which requests are traced. Nil: one a second plus 5 %.
 	Sampling sampling.Strategy
-	// Logger receives the SDK's warnings and errors. Default
-	// slog.Default().
+	// Logger receives the SDK's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -64,45 +56,32 @@ func Configure(cfg Config) error {
 // for the whole request and carries its annotations.
 type requestKey struct{}
 
-// ignoreMissing makes the SDK ignore a missing segment for calls made with
-// the context, whatever AWS_XRAY_CONTEXT_MISSING says.
-var ignoreMissing = &xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIgnoreErrorStrategy()}
-
 // Handler traces every request h serves in a segment named name: the local
 // server's tracing. It honours an incoming X-Amzn-Trace-Id header and sets
 // one on the response; a 5xx marks the segment as a fault. The status is
 // also the annotation "status", so a filter expression can find it.
 func Handler(name string, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seg := xray.GetSegment(r.Context())
-		ctx := context.WithValue(r.Context(), requestKey{}, seg)
+		seg := xray.GetSegment(r.Context()) // xray.Handler always opens one
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r.WithContext(ctx))
-		if seg != nil {
-			seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
-		}
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, seg)))
+		seg.AddAnnotation("status", sw.status) //nolint:errcheck // an int never fails
 	})
 	return xray.Handler(xray.NewFixedSegmentNamer(name), inner)
 }
 
-// LambdaHandler traces every request h serves inside Lambda, where the
-// function's segment is a facade built from the invocation's trace header
-// and cannot be annotated: each request gets a subsegment named name that
-// records the method, URL and status (a 5xx marks it as a fault) and
-// carries the annotations. Without a trace header in the context (as under
+// LambdaHandler traces every request h serves inside Lambda in a
+// subsegment named name of the function's facade segment (which cannot be
+// annotated), recording the method, URL and status (a 5xx is a fault) and
+// carrying the annotations. Without a trace header in the context (as under
 // the Runtime Interface Emulator) requests are served untraced, silently.
 func LambdaHandler(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if !traced(ctx) {
-			h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, xray.RecorderContextKey{}, ignoreMissing)))
-			return
-		}
-		ctx, seg := xray.BeginSubsegment(ctx, name)
-		if seg == nil {
+		if !traced(r.Context()) {
 			h.ServeHTTP(w, r)
 			return
 		}
+		ctx, seg := xray.BeginSubsegment(r.Context(), name) // never nil when traced
 		seg.Lock()
 		req := seg.GetHTTP().GetRequest()
 		req.Method = r.Method
@@ -134,19 +113,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Annotate records key = value on the request's (sub)segment, and on the
 // current subsegment when that is another one (the cache lookup's). Values
-// must be strings, booleans or numbers; int64 is accepted too. It does
-// nothing for untraced or unsampled requests. It fits httpapi.Options and
-// cache.Config.
+// are strings, booleans or numbers (int64 too). It does nothing for
+// untraced or unsampled requests. It fits httpapi.Options and cache.Config.
 func Annotate(ctx context.Context, key string, value any) {
 	req, _ := ctx.Value(requestKey{}).(*xray.Segment)
 	cur := xray.GetSegment(ctx)
 	if req == nil && cur == nil {
 		return
 	}
-	switch v := value.(type) {
-	case int64:
-		value = int(v)
-	case int32:
+	if v, ok := value.(int64); ok {
 		value = int(v)
 	}
 	if req != nil {
@@ -157,8 +132,7 @@ func Annotate(ctx context.Context, key string, value any) {
 	}
 }
 
-// StoreTracer runs every lookup of a Store in its own subsegment. Create
-// it with WrapStore.
+// StoreTracer runs every lookup of a Store in its own subsegment.
 type StoreTracer struct {
 	name string
 	next banner.Store
@@ -178,9 +152,6 @@ func (t *StoreTracer) Campaign(ctx context.Context, k banner.Key) (*banner.Campa
 		return t.next.Campaign(ctx, k)
 	}
 	sctx, seg := xray.BeginSubsegment(ctx, t.name)
-	if seg == nil {
-		return t.next.Campaign(ctx, k)
-	}
 	c, err := t.next.Campaign(sctx, k)
 	if err != nil && !errors.Is(err, banner.ErrNotFound) {
 		if req, _ := ctx.Value(requestKey{}).(*xray.Segment); req != nil {
@@ -201,10 +172,9 @@ func Segment(ctx context.Context, name string) (context.Context, func(error)) {
 	return ctx, func(err error) { seg.Close(err) }
 }
 
-// Capture runs fn in a subsegment named name of ctx's segment, closing it
-// with fn's error. Inside Lambda the parent is the invocation's facade.
-// Without a segment, or a Lambda trace header, in ctx it runs fn untraced
-// and silently.
+// Capture runs fn in a subsegment named name of ctx's segment (inside
+// Lambda, the invocation's facade), closing it with fn's error. Outside a
+// traced request or run it runs fn untraced, silently.
 func Capture(ctx context.Context, name string, fn func(context.Context) error) error {
 	if !traced(ctx) {
 		return fn(ctx)
@@ -252,10 +222,9 @@ func Trace(ctx context.Context) (id string, sampled bool) {
 	return "", false
 }
 
-// LogHandler returns a slog.Handler that adds "trace_id" and "sampled" to
-// every record logged with a context inside a traced request (see Trace),
-// so a line leads to its trace when sampled says it exists,
-// then hands the record to h.
+// LogHandler returns a slog.Handler that adds "trace_id" and "sampled" (see
+// Trace) to every record logged with a context of a traced request, then
+// hands the record to h.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }

@@ -1,9 +1,8 @@
 // Command local is the Banners local server: the site, the images and the
-// API on one address, from a CSV folder, the built-in sample data or a
-// DynamoDB table (configuration from the SDK's standard settings, such as
-// AWS_ENDPOINT_URL_DYNAMODB and AWS_PROFILE), always through the same
-// cache. Requests are traced with X-Ray only when AWS_XRAY_DAEMON_ADDRESS is
-// set. The API Lambda function is functions/api.
+// API on one address, through the cache, over a CSV folder, the built-in
+// sample data or a DynamoDB table (configured by the SDK's standard
+// settings, such as AWS_ENDPOINT_URL_DYNAMODB and AWS_PROFILE). It traces
+// with X-Ray only when AWS_XRAY_DAEMON_ADDRESS is set.
 //
 //	go run ./functions/api/local [-addr 127.0.0.1:8080] [-data DIR | -table NAME] [-cache-ttl 60s] [-images DIR] [-site DIR]
 package main
@@ -33,9 +32,8 @@ import (
 )
 
 func main() {
-	// The local server logs a line per request: buffer them, so that a busy
-	// server does not pay a write system call for each. (Not in Lambda,
-	// where a frozen process would hold its lines back.)
+	// Buffer the per-request lines: a busy server pays no write system call
+	// for each. (Not in Lambda, where a frozen process would hold them back.)
 	lw := server.NewLogWriter(os.Stderr, 200*time.Millisecond)
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(lw, nil)))
 	slog.SetDefault(log)

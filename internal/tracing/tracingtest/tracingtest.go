@@ -1,8 +1,7 @@
 // Package tracingtest captures X-Ray segments in tests: a UDP listener on a
 // free loopback port stands in for the X-Ray daemon, for this process's SDK
-// (Start, which also sets it to sample every request) or for another
-// process's (Listen, such as a Lambda bootstrap given the address in
-// AWS_XRAY_DAEMON_ADDRESS).
+// (Start, which also samples every request) or another process's (Listen,
+// such as a Lambda bootstrap given the address in AWS_XRAY_DAEMON_ADDRESS).
 package tracingtest
 
 import (
@@ -10,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,9 +18,8 @@ import (
 	"banners/internal/tracing"
 )
 
-// SampleAll is a sampling strategy that traces every request. The SDK's
-// default traces one request a second plus 5 %, so a test's second request
-// within a second would silently go untraced.
+// SampleAll is a sampling strategy that traces every request: under the
+// SDK's default (one a second plus 5 %) a test's second request would not be.
 func SampleAll() sampling.Strategy {
 	s, err := sampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":0,"rate":1.0},"rules":[]}`))
 	if err != nil {
@@ -47,7 +46,6 @@ type Segment struct {
 	HTTP     struct {
 		Request struct {
 			Method string `json:"method"`
-			URL    string `json:"url"`
 		} `json:"request"`
 		Response struct {
 			Status int `json:"status"`
@@ -82,10 +80,9 @@ type Daemon struct {
 // header starts every datagram the SDK sends.
 var header = []byte(`{"format": "json", "version": 1}` + "\n")
 
-// Start listens on a free loopback UDP port and configures the SDK, with
-// tracing.Configure, to send there, to sample every request and to log to
-// t. When t ends it stops listening and puts the SDK back as a process
-// starts: default daemon address and sampling, logging to slog.Default().
+// Start listens on a free loopback UDP port and configures the SDK to send
+// there, to sample every request and to log to t. When t ends it stops
+// listening and configures the SDK as a process starts (tracing.Config{}).
 func Start(t testing.TB) *Daemon {
 	t.Helper()
 	d := Listen(t)
@@ -114,14 +111,11 @@ func Listen(t testing.TB) *Daemon {
 		t.Fatalf("listen for X-Ray segments: %v", err)
 	}
 	d := &Daemon{conn: conn, segs: make(chan Segment, 100), seen: map[string]bool{}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.read(t)
-	}()
+	var reading sync.WaitGroup
+	reading.Go(func() { d.read(t) })
 	t.Cleanup(func() {
 		conn.Close()
-		<-done
+		reading.Wait()
 	})
 	return d
 }
@@ -157,9 +151,8 @@ func (d *Daemon) read(t testing.TB) {
 }
 
 // Next returns the next segment received, failing t after 5 s without one.
-// A segment sent again is skipped: the SDK's xray.Handler occasionally
-// sends a segment twice, when the request context's cancellation races
-// with Close, and X-Ray keeps one copy per ID.
+// A segment sent again is skipped, as X-Ray keeps one copy per ID: the
+// SDK's xray.Handler sends one twice when cancellation races with Close.
 func (d *Daemon) Next(t testing.TB) Segment {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
