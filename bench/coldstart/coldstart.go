@@ -113,7 +113,7 @@ func run(ctx context.Context, rounds, warm int) error {
 	}
 	for _, f := range fns {
 		f.path = filepath.Join(dir, f.name, "bootstrap")
-		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), lambdatest.Release()); err != nil {
+		if err := lambdatest.BuildTo(f.path, filepath.Join(root, f.pkg), true); err != nil {
 			return err
 		}
 		st, err := os.Stat(f.path)

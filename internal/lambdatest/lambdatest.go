@@ -48,20 +48,20 @@ const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 func Build(t testkit.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	if err := BuildTo(out, pkg); err != nil {
+	if err := BuildTo(out, pkg, false); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
 // BuildTo compiles the Lambda function in pkg for the host into the file
-// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc.
-func BuildTo(out, pkg string, opts ...BuildOption) error {
+// out, as Lambda runs it: CGO_ENABLED=0, -tags lambda.norpc. A release
+// build is also stripped as the deploy does (-trimpath -ldflags='-s -w'),
+// so its size and start-up are the deployed binary's.
+func BuildTo(out, pkg string, release bool) error {
 	args := []string{"build", "-tags", "lambda.norpc"}
-	for _, o := range opts {
-		if o.release {
-			args = append(args, "-trimpath", "-ldflags=-s -w")
-		}
+	if release {
+		args = append(args, "-trimpath", "-ldflags=-s -w")
 	}
 	cmd := exec.Command("go", append(args, "-o", out, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -70,13 +70,6 @@ func BuildTo(out, pkg string, opts ...BuildOption) error {
 	}
 	return nil
 }
-
-// A BuildOption changes how BuildTo builds.
-type BuildOption struct{ release bool }
-
-// Release strips the binary as the deploy does (-trimpath -ldflags='-s
-// -w'), so its size and start-up are the deployed binary's.
-func Release() BuildOption { return BuildOption{release: true} }
 
 // rie builds the emulator once per process into the Go build cache (as
 // `go tool` does) and returns its path there: no file is left behind, and
