@@ -127,9 +127,8 @@ func serve(cfg server.Config) (url string, stop func() error, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cfg.Addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- server.Run(ctx, cfg, ln) }()
-	return "http://" + cfg.Addr, func() error { cancel(); return <-errc }, nil
+	return "http://" + ln.Addr().String(), func() error { cancel(); return <-errc }, nil
 }

@@ -19,8 +19,6 @@ import (
 
 // Config says what to serve and where.
 type Config struct {
-	// Addr is the host:port to listen on.
-	Addr string
 	// API answers /api/ and /campaigns/.
 	API http.Handler
 	// Images answers /images/.
@@ -58,7 +56,6 @@ func Run(ctx context.Context, cfg Config, ln net.Listener) error {
 		headerTimeout = 5 * time.Second
 	}
 	srv := &http.Server{
-		Addr:              cfg.Addr,
 		Handler:           Handler(cfg),
 		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       10 * time.Second,

@@ -103,6 +103,5 @@ func run(ctx context.Context, args []string, log *slog.Logger, accessLog io.Writ
 	if err != nil {
 		return err
 	}
-	cfg.Addr = *addr
 	return server.Run(ctx, cfg, ln)
 }
