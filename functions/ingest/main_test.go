@@ -56,7 +56,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	table := srv.NewTable(t, client)
 
 	const bucket, prefix = "banners-data", "up loads/"
-	s3c := srv.S3()
+	s3c := s3.NewFromConfig(srv.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{
 		Bucket: aws.String(bucket),
 		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{

@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
 	"banners/internal/dynamo"
@@ -149,12 +148,6 @@ func (s *Server) Env() []string {
 // for example replace its HTTPClient.
 func (s *Server) Client(optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.NewFromConfig(s.Config(), optFns...)
-}
-
-// S3 returns an S3 client for the server, with path-style addressing. Only
-// moto serves S3.
-func (s *Server) S3() *s3.Client {
-	return s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 }
 
 var tables atomic.Int64
