@@ -112,13 +112,6 @@ func generate(dir string, quarters, campaigns, rows int, keep float64, round int
 	return total, nil
 }
 
-// headers are the files' header lines.
-var headers = map[csvload.Kind]string{
-	csvload.Impressions: "banner_id,campaign_id\n",
-	csvload.Clicks:      "click_id,banner_id,campaign_id\n",
-	csvload.Conversions: "conversion_id,click_id,revenue\n",
-}
-
 // writeFile writes one file of kind k for campaigns 1 to n. The IDs of
 // clicks and conversions are those of the same campaign and banner in
 // every kind; round shifts which banners convert, so a reload changes
@@ -133,7 +126,7 @@ func writeFile(name string, k csvload.Kind, n, rows, round int) (int64, error) {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString(headers[k]) //nolint:errcheck // Flush reports the first error
+	w.WriteString(csvload.Header(k) + "\n") //nolint:errcheck // Flush reports the first error
 	for c := int64(1); c <= int64(n); c++ {
 		for b := int64(1); b <= 10; b++ {
 			for r := range int64(rows) {

@@ -42,6 +42,10 @@ var header = map[Kind]string{
 	Conversions: "conversion_id,click_id,revenue",
 }
 
+// Header returns the first line a file of kind k must have, without its
+// line end.
+func Header(k Kind) string { return header[k] }
+
 // Path returns the file's path for kind and quarter in the assignment's
 // layout: "<q>/<kind>_<q>.csv".
 func Path(k Kind, q banner.Quarter) string {

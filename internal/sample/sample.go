@@ -132,9 +132,9 @@ func WriteDir(dir string) error {
 func generate(s Shape, q banner.Quarter, files *[3]bytes.Buffer, clickID, conversionID int64) (int64, int64) {
 	r := rand.New(rand.NewPCG(uint64(q), 2020))
 	imp, clk, conv := &files[0], &files[1], &files[2]
-	imp.WriteString("banner_id,campaign_id\n")
-	clk.WriteString("click_id,banner_id,campaign_id\n")
-	conv.WriteString("conversion_id,click_id,revenue\n")
+	for i, k := range csvload.Kinds {
+		files[i].WriteString(csvload.Header(k) + "\n")
+	}
 
 	type pair struct{ banner, campaign int64 }
 	pairs := make([]pair, 0, Impressions*s.Scale)
