@@ -125,7 +125,8 @@ func newS3(cfg aws.Config, getenv func(string) string) *s3.Client {
 	custom := getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = custom
-		// Objects without a checksum (as moto serves them) log no debug line.
+		// Objects without a checksum (as moto serves them) would log a
+		// debug line on every read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 }

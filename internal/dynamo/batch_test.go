@@ -16,8 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeBatch stands in for BatchWriteItem: it records the size of every batch and
-// answers with respond. It is safe for the writer's concurrent calls.
+// fakeBatch stands in for BatchWriteItem: it records the size of every
+// batch and answers with respond. It is safe for the writer's concurrent
+// calls.
 type fakeBatch struct {
 	mu      sync.Mutex
 	sizes   []int

@@ -156,9 +156,9 @@ func generationKey(q banner.Quarter) map[string]types.AttributeValue {
 
 // Generation returns quarter q's generation, naming the last load of q
 // whose items were all written (its data's digest and run), or "" when no
-// load has finished since generation items exist. It changes exactly when a load changes q's data,
-// so a cache can keep q's entries until it does. It is one strongly
-// consistent GetItem of a ~50-byte item (1 RCU).
+// load has finished since generation items exist. It changes exactly when
+// a load changes q's data, so a cache can keep q's entries until it does.
+// It is one strongly consistent GetItem of a ~50-byte item (1 RCU).
 func (s *Store) Generation(ctx context.Context, q banner.Quarter) (string, error) {
 	item, err := s.getConsistent(ctx, generationKey(q))
 	if err != nil {

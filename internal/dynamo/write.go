@@ -110,7 +110,7 @@ func (s *Store) WithProgress(f func(Progress)) *Store {
 }
 
 // manifest records what a quarter holds in the table; each field's
-// attribute is named in brackets (see attrs.go).
+// attribute is named in parentheses (see attrs.go).
 type manifest struct {
 	// Gen (gen) is the digest of the loaded data once Done, and a random
 	// token of the running load before. Writers change the manifest only if
@@ -427,6 +427,9 @@ func (b backoff) delay(n int) time.Duration {
 	d := b.Max
 	if n-1 < 30 && b.Base<<(n-1) < b.Max {
 		d = b.Base << (n - 1)
+	}
+	if d <= 0 { // a zero Base, or a shift past the int64 range
+		return 0
 	}
 	return mathrand.N(d)
 }

@@ -16,6 +16,7 @@ type LogWriter struct {
 	buf      *bufio.Writer
 	interval time.Duration
 	pending  *time.Timer // the next flush, while buf holds lines
+	closed   bool        // lines written after Close are not flushed
 }
 
 // NewLogWriter returns a LogWriter on w flushing every interval (100–250 ms).
@@ -27,7 +28,7 @@ func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 func (lw *LogWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	if lw.pending == nil {
+	if lw.pending == nil && !lw.closed {
 		// A failing log sink has nowhere to report to.
 		lw.pending = time.AfterFunc(lw.interval, func() { lw.Flush() }) //nolint:errcheck
 	}
@@ -45,5 +46,10 @@ func (lw *LogWriter) Flush() error {
 	return lw.buf.Flush()
 }
 
-// Close flushes what is left.
-func (lw *LogWriter) Close() error { return lw.Flush() }
+// Close flushes what is left; later lines are buffered but not flushed.
+func (lw *LogWriter) Close() error {
+	lw.mu.Lock()
+	lw.closed = true
+	lw.mu.Unlock()
+	return lw.Flush()
+}

@@ -73,8 +73,10 @@ func Handler(name string, h http.Handler) http.Handler {
 // LambdaHandler traces every request h serves inside Lambda in a
 // subsegment named name of the function's facade segment (which cannot be
 // annotated), recording the method, URL and status (a 5xx is a fault) and
-// carrying the annotations. Without a trace header in the context (as under
-// the Runtime Interface Emulator) requests are served untraced, silently.
+// carrying the annotations. Without a trace header in the context (outside
+// Lambda's runtime loop) requests are served untraced; under the Runtime
+// Interface Emulator the header is empty, so the facade is unsampled and
+// nothing is sent.
 func LambdaHandler(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !traced(r.Context()) {
